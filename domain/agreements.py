@@ -1,0 +1,227 @@
+"""The Agreement aggregate: a grant, contract, SLA, call-off, alliance or lead-provider contract.
+
+Its state is the fold of its timeline (`AgreementTerms`), so the same rules judge an event typed
+today and one back-filled from a paper file of 2006.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from domain.catalogue import AWARD_TYPES, DECISION_TYPES, ENDING_TYPES, LedgerEvent
+from domain.errors import (
+    AgreementEndedError,
+    EndBeforeStartError,
+    EndNotLaterError,
+    InvalidFieldError,
+    NotAwardedError,
+    RuleBrokenError,
+)
+from domain.subjects import LedgerSubject, declare_event_classes
+from domain.timeline import Fact, fold
+from domain.values import equal_shares, next_day
+
+
+@dataclass(frozen=True)
+class Term:
+    """One stretch of an agreement's life: from `start` to `end` inclusive, set by `event_id`."""
+
+    start: str
+    end: str
+    event_id: str
+    event_type: str
+
+
+@dataclass(frozen=True)
+class AgreementTerms:
+    """An agreement as its timeline leaves it."""
+
+    agreement_id: str
+    award: LedgerEvent | None = None
+    providers: tuple[dict[str, Any], ...] = ()
+    commissioners: tuple[dict[str, Any], ...] = ()
+    end: str = ""
+    terms: tuple[Term, ...] = ()
+    values: tuple[tuple[str, str], ...] = ()  # (applies_from, annual_value), in timeline order
+    ended: LedgerEvent | None = None
+    decisions: tuple[LedgerEvent, ...] = ()
+    settlements: tuple[LedgerEvent, ...] = ()
+    scope: str | None = None
+    last: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def start(self) -> str:
+        return self.award.data["start"] if self.award else ""
+
+    def annual_value_on(self, day: str) -> str:
+        """The annual value in force on `day` (the awarded value before the term starts)."""
+        value = self.values[0][1] if self.values else "0.00"
+        best = ""
+        for applies_from, amount in self.values:
+            if applies_from <= day and applies_from >= best:
+                value, best = amount, applies_from
+        return value
+
+    def status_on(self, day: str) -> str:
+        """not_started, active, lapsed, or how it ended (terminated, decommissioned, expired)."""
+        if self.award is None:
+            return "rescinded"
+        if self.ended is not None and self.ended.effective_on <= day:
+            return self.ended.type.lower()
+        if day < self.start:
+            return "not_started"
+        if day > self.end:
+            return "lapsed"
+        return "active"
+
+
+def step(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
+    """Apply one event of the timeline, checking the rules that event must satisfy."""
+    data = event.data
+    if event.type in AWARD_TYPES:
+        if terms.award is not None:
+            raise RuleBrokenError(
+                f"agreement '{terms.agreement_id}' was already awarded by event "
+                f"'{terms.award.event_id}'; expected one award per agreement_id"
+            )
+        if data["end"] < data["start"]:
+            raise EndBeforeStartError(data["start"], data["end"])
+        return replace(
+            terms, award=event, providers=tuple(data["providers"]),
+            commissioners=tuple(data["commissioners"]), end=data["end"],
+            terms=(Term(data["start"], data["end"], event.event_id, event.type),),
+            values=((data["start"], data["annual_value"]),),
+        )
+    if terms.award is None:
+        raise NotAwardedError(terms.agreement_id, event.effective_on)
+    if terms.ended is not None:
+        raise AgreementEndedError(terms.agreement_id, terms.ended.event_id, terms.ended.type,
+                                  terms.ended.effective_on)
+    if event.type in DECISION_TYPES:
+        terms = replace(terms, decisions=terms.decisions + (event,))
+    if event.type in ("RolledOver", "Extended"):
+        new_end = data["new_end"]
+        if new_end <= terms.end:
+            raise EndNotLaterError(event.type, new_end, terms.end)
+        begins = next_day(terms.end)
+        values = terms.values
+        if data.get("annual_value") is not None:
+            values = values + ((begins, data["annual_value"]),)
+        return replace(terms, end=new_end, values=values,
+                       terms=terms.terms + (Term(begins, new_end, event.event_id, event.type),))
+    if event.type == "Varied":
+        applies_from = data.get("applies_from") or event.effective_on
+        if applies_from < terms.start:
+            raise RuleBrokenError(
+                f"variation applies from {applies_from}, before the agreement starts on "
+                f"{terms.start}; expected a date on or after the start"
+            )
+        values = terms.values
+        if data.get("annual_value") is not None:
+            values = values + ((applies_from, data["annual_value"]),)
+        return replace(terms, values=values, scope=data.get("scope", terms.scope))
+    if event.type == "Restructured":
+        return _restructure(terms, event)
+    if event.type == "FundingResponsibilityAgreed":
+        return replace(terms, settlements=terms.settlements + (event,))
+    if event.type in ENDING_TYPES:
+        return replace(terms, ended=event)
+    return terms
+
+
+def _restructure(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
+    """Who delivers and who commissions after a restructure, when the event says."""
+    data = event.data
+    change = data["change"]
+    providers = list(terms.providers)
+    if data.get("providers") is not None:
+        providers = list(data["providers"])
+    elif change in ("novated", "member_joined", "member_left", "subcontract_added",
+                    "subcontract_removed"):
+        pid = data.get("provider_id")
+        if pid is None:
+            raise InvalidFieldError("provider_id", f"the provider concerned by '{change}' "
+                                    "(or the new 'providers' list)", missing=True)
+        providers = _providers_after(providers, change, pid)
+    commissioners = list(terms.commissioners)
+    if data.get("commissioners") is not None:
+        commissioners = list(data["commissioners"])
+    elif change == "moved_commissioner":
+        cid = data.get("commissioner_id")
+        if cid is None:
+            raise InvalidFieldError("commissioner_id", "the commissioner the agreement moves to "
+                                    "(or the new 'commissioners' list)", missing=True)
+        commissioners = [{"commissioner_id": cid, "share": "1"}]
+    return replace(terms, providers=tuple(providers), commissioners=tuple(commissioners))
+
+
+def _providers_after(providers: list[dict[str, Any]], change: str, pid: str) -> list[dict[str, Any]]:
+    ids = [p["provider_id"] for p in providers]
+    if change == "novated":
+        subs = [p for p in providers if p["role"] == "subcontractor"]
+        role = "lead" if subs else "sole"
+        return [{"provider_id": pid, "role": role, "share": "1"}, *subs]
+    if change == "subcontract_added":
+        if pid in ids:
+            raise RuleBrokenError(f"provider '{pid}' already works on this agreement; expected a "
+                                  "new subcontractor")
+        if not any(p["role"] == "lead" for p in providers):
+            raise RuleBrokenError("a subcontract needs a lead provider; expected an agreement "
+                                  "with a provider whose role is lead")
+        return [*providers, {"provider_id": pid, "role": "subcontractor"}]
+    if change == "subcontract_removed":
+        if not any(p["provider_id"] == pid and p["role"] == "subcontractor" for p in providers):
+            raise RuleBrokenError(f"provider '{pid}' is not a subcontractor of this agreement; "
+                                  "expected one of its subcontractors")
+        return [p for p in providers if p["provider_id"] != pid]
+    members = [p for p in providers if p["role"] != "subcontractor"]
+    subs = [p for p in providers if p["role"] == "subcontractor"]
+    if change == "member_joined":
+        if pid in ids:
+            raise RuleBrokenError(f"provider '{pid}' is already a signatory; expected a new member")
+        members = [*members, {"provider_id": pid, "role": "alliance_member"}]
+    else:  # member_left
+        if pid not in [m["provider_id"] for m in members]:
+            raise RuleBrokenError(f"provider '{pid}' is not a signatory of this agreement; "
+                                  "expected one of its members")
+        members = [m for m in members if m["provider_id"] != pid]
+        if not members:
+            raise RuleBrokenError("the last member cannot leave; expected a termination instead")
+    shares = equal_shares(len(members))
+    role = "alliance_member" if len(members) > 1 else "sole"
+    members = [{**m, "role": role if m["role"] in ("alliance_member", "sole") else m["role"],
+                "share": s} for m, s in zip(members, shares, strict=True)]
+    return members + subs
+
+
+def agreement_terms(agreement_id: str, timeline: list[Fact], *,
+                    new_event_id: str | None = None) -> AgreementTerms:
+    """Fold a timeline into terms, checking every rule in effective-date order."""
+    return fold(timeline, AgreementTerms(agreement_id), step, new_event_id=new_event_id)
+
+
+class Agreement(LedgerSubject):
+    """A grant or contract and everything that happened to it."""
+
+    SUBJECT = "agreement"
+    CREATED_BY = AWARD_TYPES
+
+    @property
+    def agreement_id(self) -> str:
+        return str(self.facts[0].event.data["agreement_id"])
+
+    def terms(self, *, known: dt.datetime | None = None) -> AgreementTerms:
+        return agreement_terms(self.agreement_id, self.timeline(known=known))
+
+    def check_with(self, event: LedgerEvent, recorded_at: dt.datetime) -> AgreementTerms:
+        """The terms if `event` were added: refused, naming the broken event, if a rule fails."""
+        candidate = Fact(self.version + 1, event, recorded_at)
+        from domain.timeline import in_force
+
+        return agreement_terms(self.agreement_id, in_force([*self.facts, candidate]),
+                               new_event_id=event.event_id)
+
+
+declare_event_classes(Agreement, "agreement")

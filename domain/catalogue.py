@@ -1,0 +1,312 @@
+"""The event catalogue: every event type of the native format, declared once.
+
+Each `EventType` says which subject it belongs to, its fields with their parsers, and when a
+rationale is required. Parsing, storing, exporting, the CLI's `record` flags and the projections
+all dispatch on `CATALOGUE`, never on a second hand-kept list of type names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
+
+import orjson
+
+from domain import values as v
+from domain.errors import InvalidFieldError, RationaleRequiredError, UnknownEventTypeError
+
+Subject = Literal["agreement", "provider", "commissioner", "lead", "target"]
+Parser = Callable[[str, Any], Any]
+
+NOT_STATED = "not stated in the source"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    parse: Parser
+    required: bool = True
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    subject: Subject
+    fields: tuple[Field, ...]
+    help: str
+    rationale_rule: Callable[[Mapping[str, Any]], str | None] = lambda data: None
+    field_names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field_names", frozenset(f.name for f in self.fields))
+
+    def parse_data(self, raw: Mapping[str, Any], *, prefix: str = "") -> dict[str, Any]:
+        """Parse this type's fields of `raw`; unknown extra fields are kept as they are."""
+        data: dict[str, Any] = {}
+        for f in self.fields:
+            value = raw.get(f.name)
+            if value is None:
+                if f.required:
+                    raise InvalidFieldError(prefix + f.name, f.help or "a value", missing=True)
+                continue
+            data[f.name] = f.parse(prefix + f.name, value)
+        for key, value in raw.items():
+            if key not in self.field_names and key not in COMMON_FIELDS and value is not None:
+                data[key] = value
+        return data
+
+
+def _always(why: str) -> Callable[[Mapping[str, Any]], str | None]:
+    return lambda data: why
+
+
+def _direct_award_rule(data: Mapping[str, Any]) -> str | None:
+    if data.get("route") == "direct_award":
+        return "guidance expects every direct award to be justified"
+    return None
+
+
+_text = v.parse_text
+_date = v.parse_date
+_money = v.parse_money
+_ids = v.parse_id_list
+
+
+def _choice(choices: tuple[str, ...]) -> Parser:
+    return partial(v.parse_choice, choices=choices)
+
+
+def _fields_object(field_name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or not value:
+        raise InvalidFieldError(field_name, "a non-empty object of corrected field values", value)
+    return dict(value)
+
+
+_AGREEMENT = Field("agreement_id", _text, help="the agreement's id")
+_PROVIDER = Field("provider_id", _text, help="the provider's id")
+_COMMISSIONER = Field("commissioner_id", _text, help="the commissioner's id")
+
+_AWARD_FIELDS = (
+    _AGREEMENT,
+    Field("kind", _choice(v.AGREEMENT_KINDS), help="one of " + ", ".join(v.AGREEMENT_KINDS)),
+    Field("title", _text, help="a title"),
+    Field("service_category", v.parse_slug, help="a service category slug"),
+    Field("commissioners", v.parse_commissioner_shares, help="a list of {commissioner_id, share}"),
+    Field("providers", v.parse_provider_shares, help="a list of {provider_id, role, share}"),
+    Field("annual_value", _money, help='money per annum as a string ("40000.00")'),
+    Field("start", _date, help="a date YYYY-MM-DD"),
+    Field("end", _date, help="a date YYYY-MM-DD"),
+    Field("route", _choice(v.ROUTES), help="one of " + ", ".join(v.ROUTES)),
+    Field("funding_stream", _choice(v.FUNDING_STREAMS),
+          help="one of " + ", ".join(v.FUNDING_STREAMS)),
+    Field("responsible_lead", _text, required=False),
+)
+
+_SUBJECT_REFS = (
+    Field("agreement_id", _text, required=False),
+    Field("provider_id", _text, required=False),
+    Field("commissioner_id", _text, required=False),
+)
+
+_TYPES = (
+    # organisations
+    EventType("CommissionerEstablished", "commissioner", (
+        _COMMISSIONER, Field("name", _text, help="a name"),
+        Field("kind", _choice(v.COMMISSIONER_KINDS),
+              help="one of " + ", ".join(v.COMMISSIONER_KINDS)),
+    ), "a commissioning organisation comes into being"),
+    EventType("CommissionerRenamed", "commissioner", (_COMMISSIONER, Field("name", _text)),
+              "a commissioner takes a new name"),
+    EventType("CommissionerMerged", "commissioner", (
+        _COMMISSIONER, Field("into", _text, help="the successor commissioner's id"),
+    ), "a commissioner merges into a successor, which takes its portfolio"),
+    EventType("CommissionerAbolished", "commissioner", (
+        _COMMISSIONER,
+        Field("successors", v.parse_successor_shares, help="a list of {commissioner_id, share}"),
+    ), "a commissioner is abolished; successors take its portfolio in shares"),
+    # providers
+    EventType("ProviderRegistered", "provider", (
+        _PROVIDER, Field("name", _text, help="a name"),
+        Field("sector", _choice(v.SECTORS), help="one of " + ", ".join(v.SECTORS)),
+        Field("size_band", _choice(v.SIZE_BANDS), help="one of " + ", ".join(v.SIZE_BANDS)),
+        Field("charity_number", _text, required=False),
+        Field("company_number", _text, required=False),
+        Field("ods_code", _text, required=False),
+    ), "a provider enters the ledger with its sector, size band and identifiers"),
+    EventType("ProviderRenamed", "provider", (_PROVIDER, Field("name", _text)),
+              "a provider takes a new name"),
+    EventType("ProviderReclassified", "provider", (
+        _PROVIDER, Field("sector", _choice(v.SECTORS), required=False),
+        Field("size_band", _choice(v.SIZE_BANDS), required=False),
+    ), "a provider's sector or size band changes"),
+    EventType("ProviderMerged", "provider", (
+        _PROVIDER, Field("into", _text, help="the successor provider's id"),
+    ), "a provider merges into a successor"),
+    EventType("ProviderClosed", "provider", (_PROVIDER,), "a provider closes"),
+    # agreements
+    EventType("GrantAwarded", "agreement", _AWARD_FIELDS, "a grant is awarded",
+              _direct_award_rule),
+    EventType("ContractAwarded", "agreement", _AWARD_FIELDS, "a contract (or SLA, call-off, "
+              "alliance or lead-provider contract) is awarded", _direct_award_rule),
+    EventType("RolledOver", "agreement", (
+        _AGREEMENT, Field("new_end", _date, help="a date YYYY-MM-DD"),
+        Field("annual_value", _money, required=False),
+    ), "re-commissioned for a new term without competition",
+        _always("guidance expects every rollover to be justified")),
+    EventType("Extended", "agreement", (
+        _AGREEMENT, Field("new_end", _date, help="a date YYYY-MM-DD"),
+    ), "the end date moves later", _always("guidance expects every extension to be justified")),
+    EventType("Varied", "agreement", (
+        _AGREEMENT, Field("annual_value", _money, required=False),
+        Field("scope", _text, required=False), Field("applies_from", _date, required=False),
+    ), "value or scope changed from a date"),
+    EventType("Restructured", "agreement", (
+        _AGREEMENT,
+        Field("change", _choice(v.RESTRUCTURE_CHANGES),
+              help="one of " + ", ".join(v.RESTRUCTURE_CHANGES)),
+        Field("related_agreements", v.parse_related_ids, help="a list of agreement ids"),
+        Field("provider_id", _text, required=False),
+        Field("commissioner_id", _text, required=False),
+        Field("providers", v.parse_provider_shares, required=False),
+        Field("commissioners", v.parse_commissioner_shares, required=False),
+    ), "merged, split, novated, alliance membership or subcontract changed, or moved commissioner"),
+    EventType("Reprocured", "agreement", (
+        _AGREEMENT, Field("successor_agreement_id", _text, help="the successor agreement's id"),
+        Field("incumbent_retained", v.parse_bool, help="true or false"),
+    ), "a competition was run; names the successor agreement"),
+    EventType("Terminated", "agreement", (_AGREEMENT,), "ended early",
+              _always("guidance expects every termination to be justified")),
+    EventType("Decommissioned", "agreement", (_AGREEMENT,), "service ended by decision",
+              _always("guidance expects every decommissioning to be justified")),
+    EventType("Expired", "agreement", (_AGREEMENT,), "lapsed at its end"),
+    EventType("FundingResponsibilityAgreed", "agreement", (
+        _AGREEMENT,
+        Field("commissioners", v.parse_commissioner_shares, help="a list of {commissioner_id, share}"),
+        Field("notes", _text, help="the settlement's notes"),
+        Field("applies_from", _date, required=False),
+    ), "a settlement between commissioners on who pays what share"),
+    # responsibility
+    EventType("HandedOver", "lead", (
+        Field("agreements", _ids, required=False),
+        Field("portfolio_of", _text, required=False),
+        Field("from_lead", _text, help="the lead handing over"),
+        Field("to_lead", _text, help="the lead taking over"),
+        Field("from_commissioner", _text, required=False),
+        Field("to_commissioner", _text, required=False),
+        Field("notes", _text, required=False),
+    ), "agreements or a whole portfolio pass from one lead to another",
+        _always("guidance expects every handover to say why")),
+    # corrections
+    EventType("Corrected", "target", (
+        Field("corrects", _text, help="the event_id of the corrected event"),
+        Field("fields", _fields_object, help="an object of corrected field values"),
+        *_SUBJECT_REFS,
+    ), "replaces fields of an earlier event from that event's effective date"),
+    EventType("Rescinded", "target", (
+        Field("rescinds", _text, help="the event_id of the rescinded event"),
+        *_SUBJECT_REFS,
+    ), "withdraws an earlier event, which stays in the ledger with no effect"),
+)
+
+CATALOGUE: dict[str, EventType] = {t.name: t for t in _TYPES}
+COMMON_FIELDS = ("event_id", "type", "effective_on", "recorded_by", "rationale", "source")
+AWARD_TYPES = frozenset({"GrantAwarded", "ContractAwarded"})
+ENDING_TYPES = frozenset({"Terminated", "Decommissioned", "Expired"})
+CORRECTION_TYPES = frozenset({"Corrected", "Rescinded"})
+DECISION_TYPES = frozenset({"RolledOver", "Extended", "Reprocured", "Restructured"}) | ENDING_TYPES
+SUBJECT_FIELD: dict[str, str] = {
+    "agreement": "agreement_id", "provider": "provider_id", "commissioner": "commissioner_id",
+    "lead": "from_lead",
+}
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    """One event as users write it: the common fields plus the type's own `data`."""
+
+    event_id: str
+    type: str
+    effective_on: str
+    recorded_by: str
+    rationale: str | None
+    source: str | None
+    data: dict[str, Any]
+
+    @property
+    def spec(self) -> EventType:
+        return CATALOGUE[self.type]
+
+    @property
+    def subject_id(self) -> str | None:
+        key = SUBJECT_FIELD.get(self.spec.subject)
+        return self.data.get(key) if key else None
+
+    def to_record(self) -> dict[str, Any]:
+        """The flat native-format object, fields in catalogue order, extras last."""
+        rec: dict[str, Any] = {
+            "event_id": self.event_id, "type": self.type, "effective_on": self.effective_on,
+            "recorded_by": self.recorded_by,
+        }
+        if self.rationale is not None:
+            rec["rationale"] = self.rationale
+        if self.source is not None:
+            rec["source"] = self.source
+        for f in self.spec.fields:
+            if f.name in self.data:
+                rec[f.name] = self.data[f.name]
+        for key, value in self.data.items():
+            if key not in rec:
+                rec[key] = value
+        return rec
+
+    def digest(self) -> str:
+        """Content fingerprint: re-importing the identical event adds nothing."""
+        body = orjson.dumps(self.to_record(), option=orjson.OPT_SORT_KEYS)
+        return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def parse_event(raw: Any) -> LedgerEvent:
+    """Validate one native-format object into a `LedgerEvent`, or raise `InvalidFieldError`."""
+    if not isinstance(raw, dict):
+        raise InvalidFieldError("(record)", "a JSON object", type(raw).__name__)
+    type_name = raw.get("type")
+    spec = CATALOGUE.get(type_name) if isinstance(type_name, str) else None
+    if spec is None:
+        if type_name is None:
+            raise InvalidFieldError("type", "an event type", missing=True)
+        raise UnknownEventTypeError(type_name, list(CATALOGUE))
+    event_id = _required_text(raw, "event_id", "a stable id string chosen by the writer")
+    effective_on = raw.get("effective_on")
+    if effective_on is None:
+        raise InvalidFieldError("effective_on", "a date YYYY-MM-DD", missing=True)
+    effective_on = v.parse_date("effective_on", effective_on)
+    recorded_by = _required_text(raw, "recorded_by", "who entered it")
+    rationale = _optional_text(raw, "rationale")
+    source = _optional_text(raw, "source")
+    data = spec.parse_data(raw)
+    why = spec.rationale_rule(data)
+    if why and rationale is None:
+        raise RationaleRequiredError(spec.name, why)
+    return LedgerEvent(event_id, spec.name, effective_on, recorded_by, rationale, source, data)
+
+
+def _required_text(raw: Mapping[str, Any], name: str, expected: str) -> str:
+    value = raw.get(name)
+    if value is None:
+        raise InvalidFieldError(name, expected, missing=True)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidFieldError(name, expected, value)
+    return value
+
+
+def _optional_text(raw: Mapping[str, Any], name: str) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidFieldError(name, "a non-empty string", value)
+    return value

@@ -1,0 +1,137 @@
+"""The Ledger: the eventsourcing Application holding every subject's events.
+
+A thin list of commands and queries. Recorded time comes from the clock the composition root
+wires (the real clock, or a simulated one in the generator); no command can set it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.agreements import Agreement
+from domain.catalogue import LedgerEvent
+from domain.errors import ConcurrentChangeError, DuplicateEventIdError, LedgerError
+from domain.recording import IndexedEvent, RecordReport, UnitOfWork
+from domain.subjects import LedgerSubject, subject_uuid
+from domain.timeline import Fact
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@runtime_checkable
+class EventIndex(Protocol):
+    """What the ledger needs of its recorder besides the library's: the event-id index."""
+
+    def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, IndexedEvent]: ...
+
+
+@dataclass(frozen=True)
+class StoredFact:
+    """A native event as stored: with its recorded time and its place in the log."""
+
+    notification_id: int
+    event: LedgerEvent
+    recorded_at: dt.datetime
+
+
+class Ledger(Application[UUID]):
+    """Commands users issue (record events) and the reads the views start from."""
+
+    name = "ledger"
+
+    def __init__(self, env: dict[str, str] | None = None, *, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+        if not isinstance(self.recorder, EventIndex):
+            raise LedgerError("the configured recorder keeps no event-id index; use a store "
+                              "opened by infra.store")
+        self.index: EventIndex = self.recorder
+
+    # -- commands ------------------------------------------------------------------------------
+    def begin(self) -> UnitOfWork:
+        """Start a unit of work; `commit` saves all it staged in one transaction."""
+        return UnitOfWork(self._load, self.index.lookup_event_ids, self._recorded_time)
+
+    def commit(self, uow: UnitOfWork) -> RecordReport:
+        if uow.pending:
+            try:
+                self.save(*uow.pending, event_ids=uow.index_rows)
+            except IntegrityError:
+                raise self._explain_conflict(uow) from None
+        return uow.report
+
+    def record(self, events: Iterable[LedgerEvent]) -> RecordReport:
+        """Record events in order, all or none."""
+        events = list(events)
+        uow = self.begin()
+        uow.prefetch(events)
+        for event in events:
+            uow.add(event)
+        return self.commit(uow)
+
+    def _recorded_time(self) -> dt.datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=dt.UTC)
+        return now
+
+    def _load(self, aggregate_id: UUID) -> LedgerSubject | None:
+        try:
+            subject: LedgerSubject = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return subject
+
+    def _explain_conflict(self, uow: UnitOfWork) -> LedgerError:
+        """Name the subjects another writer changed, or the event ids it recorded first."""
+        first_version: dict[UUID, int] = {}
+        for e in uow.pending:
+            first_version.setdefault(e.originator_id, e.originator_version)
+        changed = [
+            uow.touched.get(oid, str(oid))
+            for oid, version in first_version.items()
+            if self.recorder.select_events(oid, gt=version - 1, limit=1)
+        ]
+        if changed:
+            return ConcurrentChangeError(changed)
+        taken = self.index.lookup_event_ids([r.event_id for r in uow.index_rows])
+        if taken:
+            return DuplicateEventIdError(next(iter(taken)))
+        return ConcurrentChangeError(["the ledger"])
+
+    # -- queries -------------------------------------------------------------------------------
+    def subject(self, kind: str, ref: str) -> Any:
+        return self._load(subject_uuid(kind, ref))
+
+    def agreement(self, agreement_id: str) -> Agreement | None:
+        agreement: Agreement | None = self.subject("agreement", agreement_id)
+        return agreement
+
+    def facts(self, *, page: int = 10_000) -> Iterator[StoredFact]:
+        """Every native event in the order it was recorded (the notification log)."""
+        start = 1
+        while True:
+            notifications = self.recorder.select_notifications(start=start, limit=page)
+            for n in notifications:
+                event = self.mapper.to_domain_event(n)
+                if isinstance(event, LedgerSubject.Recorded):
+                    yield StoredFact(n.id, event.as_ledger_event(), event.timestamp)
+            if len(notifications) < page:
+                return
+            start = notifications[-1].id + 1
+
+    def history(self, agreement_id: str) -> list[Fact]:
+        """An agreement's events in recorded order (corrections included, nothing applied)."""
+        agreement = self.agreement(agreement_id)
+        return list(agreement.facts) if agreement else []

@@ -1,0 +1,158 @@
+"""A commissioning lead's portfolio: which agreements a lead is responsible for, and handovers.
+
+`HandedOver` events live on the portfolio of the lead handing over. The portfolio also keeps
+book-keeping events that are not native events (never exported): `Assigned` when an award names
+the lead, `Received` when a handover passes agreements to the lead, `ReceiptRescinded` when that
+handover is rescinded. They let a handover of "the whole portfolio of X on D" be resolved, and
+"a handover starts from whoever is responsible" be checked, without scanning the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.catalogue import LedgerEvent
+from domain.errors import BackfillConflictError, HandoverError
+from domain.subjects import LedgerSubject, declare_event_classes, subject_uuid
+from domain.timeline import Fact, in_force
+
+
+@dataclass(frozen=True)
+class Movement:
+    """Agreements coming into (+) or going out of (-) a portfolio on a date."""
+
+    on: str
+    seq: int
+    sign: int
+    agreements: tuple[str, ...]
+    event_id: str  # the award or handover behind it
+    adopted: tuple[str, ...] = ()
+
+
+class Portfolio(LedgerSubject):
+    """The agreements one commissioning lead answers for."""
+
+    SUBJECT = "lead"
+    CREATED_BY = frozenset({"Opened"})
+
+    class Opened(Aggregate.Created):
+        lead: str
+
+    class Assigned(Aggregate.Event):
+        agreement_id: str
+        on: str
+        award_event_id: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.incoming.append(Movement(self.on, self.originator_version, 1,
+                                               (self.agreement_id,), self.award_event_id))
+
+    class Received(Aggregate.Event):
+        agreements: list[str]
+        on: str
+        handover_event_id: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.incoming.append(Movement(self.on, self.originator_version, 1,
+                                               tuple(self.agreements), self.handover_event_id))
+
+    class ReceiptRescinded(Aggregate.Event):
+        handover_event_id: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.rescinded_receipts.add(self.handover_event_id)
+
+    class HandedOver(LedgerSubject.Recorded):
+        moved: list[str]
+        adopted: list[str]
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.moves[self.event_id] = (tuple(self.moved), tuple(self.adopted))
+
+    def __init__(self, lead: str) -> None:
+        super().__init__()
+        self.lead = lead
+        self.incoming: list[Movement] = []
+        self.rescinded_receipts: set[str] = set()
+        self.moves: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+    @classmethod
+    def start(cls, lead: str, recorded_at: dt.datetime) -> Portfolio:
+        portfolio: Portfolio = cls._create(cls.Opened, id=subject_uuid("lead", lead),
+                                           timestamp=recorded_at, lead=lead)
+        return portfolio
+
+    def assign(self, agreement_id: str, on: str, award_event_id: str,
+               recorded_at: dt.datetime) -> None:
+        self.trigger_event(self.Assigned, timestamp=recorded_at, agreement_id=agreement_id, on=on,
+                           award_event_id=award_event_id)
+
+    def receive(self, agreements: list[str], on: str, handover_event_id: str,
+                recorded_at: dt.datetime) -> None:
+        self.trigger_event(self.Received, timestamp=recorded_at, agreements=agreements, on=on,
+                           handover_event_id=handover_event_id)
+
+    def rescind_receipt(self, handover_event_id: str, recorded_at: dt.datetime) -> None:
+        self.trigger_event(self.ReceiptRescinded, timestamp=recorded_at,
+                           handover_event_id=handover_event_id)
+
+    def hand_over(self, event: LedgerEvent, moved: list[str], adopted: list[str],
+                  recorded_at: dt.datetime) -> None:
+        self.append(event, recorded_at, moved=moved, adopted=adopted)
+
+    def movements(self, facts: list[Fact]) -> list[Movement]:
+        out = [m for m in self.incoming if m.event_id not in self.rescinded_receipts]
+        for fact in in_force(facts):
+            if fact.event.type == "HandedOver":
+                moved, adopted = self.moves.get(fact.event.event_id, ((), ()))
+                out.append(Movement(fact.event.effective_on, fact.seq, -1, moved,
+                                    fact.event.event_id, adopted))
+        return sorted(out, key=lambda m: (m.on, m.seq))
+
+    def holdings_on(self, day: str, *, known: dt.datetime | None = None) -> list[str]:
+        """Agreements this lead held at the end of `day`."""
+        facts = [f for f in self.facts if known is None or f.recorded_at <= known]
+        held: dict[str, None] = {}
+        for m in self.movements(facts):
+            if m.on > day:
+                break
+            for a in m.agreements:
+                if m.sign > 0:
+                    held[a] = None
+                else:
+                    held.pop(a, None)
+        return list(held)
+
+    def check_handover(self, event: LedgerEvent, moved: list[str], adopted: list[str],
+                       recorded_at: dt.datetime) -> None:
+        """Refuse a handover of agreements the lead does not hold, or one that would make a later
+        handover start from the wrong lead."""
+        self.moves[event.event_id] = (tuple(moved), tuple(adopted))
+        try:
+            candidate = Fact(self.version + 1, event, recorded_at)
+            held: set[str] = set()
+            for m in self.movements([*self.facts, candidate]):
+                if m.sign > 0:
+                    held.update(m.agreements)
+                    continue
+                missing = [a for a in m.agreements if a not in held and a not in m.adopted]
+                if missing:
+                    reason = (
+                        f"lead '{self.lead}' is not responsible for agreement '{missing[0]}' on "
+                        f"{m.on}; expected the handover to start from the lead responsible then"
+                    )
+                    if m.event_id != event.event_id:
+                        raise BackfillConflictError(event.event_id, m.event_id, "HandedOver",
+                                                    reason)
+                    raise HandoverError(reason)
+                held.difference_update(m.agreements)
+        finally:
+            del self.moves[event.event_id]
+
+
+declare_event_classes(Portfolio, "lead")
