@@ -43,6 +43,7 @@ class StoredFact:
     notification_id: int
     event: LedgerEvent
     recorded_at: dt.datetime
+    moved: tuple[str, ...] = ()  # for a handover: the agreements it moved (portfolio resolved)
 
 
 class Ledger(Application[UUID]):
@@ -126,7 +127,8 @@ class Ledger(Application[UUID]):
             for n in notifications:
                 event = self.mapper.to_domain_event(n)
                 if isinstance(event, LedgerSubject.Recorded):
-                    yield StoredFact(n.id, event.as_ledger_event(), event.timestamp)
+                    moved = tuple(getattr(event, "moved", ()))
+                    yield StoredFact(n.id, event.as_ledger_event(), event.timestamp, moved)
             if len(notifications) < page:
                 return
             start = notifications[-1].id + 1

@@ -1,0 +1,294 @@
+"""`cledger`: the command line. Thin: parse options, call the domain or infra, render.
+
+Every error reaches the user as one plain line on stderr with a non-zero exit code; never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from domain.catalogue import CATALOGUE, parse_event
+from domain.errors import InvalidFieldError, LedgerError
+from domain.history import agreement_history
+from domain.ledger import Ledger
+from domain.register import ENDED_STATUSES, STATUSES, build_register
+from infra.bootstrap import open_ledger
+from infra.jsonl import count_lines, export_lines, import_events, read_events, write_export
+from infra.render import emit_rows
+from infra.store import configured_store, parse_store_url
+
+PROGRESS_THRESHOLD = 2_000
+err_console = Console(stderr=True, soft_wrap=True)
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="The Commissioning Ledger: every grant and contract's life as immutable "
+                       "events, and the market views rebuilt from them.")
+
+
+class Fmt(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class Scale(str, Enum):
+    conurbation = "conurbation"
+    england = "england"
+
+
+_settings: dict[str, Any] = {}
+
+StoreOpt = Annotated[str | None, typer.Option(
+    "--store", envvar="CLEDGER_STORE", help="sqlite:///path.db (default ./ledger.db) or "
+    "postgresql://user@host:5432/db")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="a date in the world, YYYY-MM-DD "
+                                             "(default today)")]
+KnownAtOpt = Annotated[str | None, typer.Option(
+    "--known-at", help="what the ledger said at this time (ISO timestamp; no zone means UTC)")]
+FmtOpt = Annotated[Fmt, typer.Option("--format", help="table, csv or json")]
+
+
+@app.callback()
+def _options(store: StoreOpt = None) -> None:
+    _settings["store"] = store
+
+
+def _ledger(**kwargs: Any) -> Ledger:
+    return open_ledger(_settings.get("store"), **kwargs)
+
+
+def parse_as_of(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidFieldError("--as-of", "a date YYYY-MM-DD", value) from None
+
+
+def parse_known_at(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidFieldError("--known-at", "an ISO timestamp such as 2014-04-01T12:00:00 "
+                                "(no zone means UTC)", value) from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err_console, transient=True)
+
+
+@app.command()
+def init() -> None:
+    """Create the store (import, record and demo also create it when missing)."""
+    _ledger()
+    typer.echo(f"ledger ready at {parse_store_url(configured_store(_settings.get('store'))).display}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="a native JSON Lines file (FORMAT.md)")],
+) -> None:
+    """Import a native JSON Lines file: all of it, or nothing and the first bad line named."""
+    ledger = _ledger()
+    total = count_lines(file) if file.exists() else 0
+    if total >= PROGRESS_THRESHOLD:
+        with _progress() as bar:
+            reading = bar.add_task("reading", total=total)
+            lines = read_events(file, progress=lambda n: bar.advance(reading, n))
+            checking = bar.add_task("checking rules", total=len(lines))
+            report = import_events(ledger, file, lines,
+                                   progress=lambda n: bar.advance(checking, n))
+    else:
+        lines = read_events(file)
+        report = import_events(ledger, file, lines)
+    typer.echo(f"imported {report.recorded} events from {file} "
+               f"({report.already_present} already in the ledger)")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def record(
+    ctx: typer.Context,
+    type_: Annotated[str, typer.Argument(metavar="TYPE", help="an event type, e.g. RolledOver")],
+) -> None:
+    """Record one event from flags: `cledger record RolledOver --agreement-id g-1 --new-end
+    2015-03-31 --rationale "..."`. Lists and objects are given as JSON. Same checks as import."""
+    raw = event_from_flags(type_, list(ctx.args))
+    event = parse_event(raw)
+    report = _ledger().record([event])
+    state = "recorded" if report.recorded else "already in the ledger"
+    typer.echo(f"{event.type} {event.event_id} {state}")
+
+
+def event_from_flags(type_: str, args: list[str]) -> dict[str, Any]:
+    """Turn `--field value` pairs into a native object (JSON values where they parse as such)."""
+    raw: dict[str, Any] = {"type": type_}
+    i = 0
+    while i < len(args):
+        flag = args[i]
+        if not flag.startswith("--") or i + 1 >= len(args):
+            raise InvalidFieldError(flag, "--field value pairs")
+        name = flag[2:].replace("-", "_")
+        value: Any = args[i + 1]
+        if value[:1] in "[{" or value in ("true", "false"):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise InvalidFieldError(name, "valid JSON for a list or object", value) from None
+        raw[name] = value
+        i += 2
+    raw.setdefault("event_id", f"cli-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}")
+    raw.setdefault("effective_on", dt.date.today().isoformat())
+    raw.setdefault("recorded_by", os.environ.get("CLEDGER_USER") or os.environ.get("USER") or
+                   "unknown")
+    if type_ not in CATALOGUE:
+        parse_event(raw)  # raises the unknown-type error listing the known types
+    return raw
+
+
+@app.command()
+def export(
+    file: Annotated[Path | None, typer.Argument(help="output file (standard output if none)")] = None,
+) -> None:
+    """Write every event back in the native format, in recorded order."""
+    ledger = _ledger()
+    if file is None:
+        lines = export_lines(ledger)
+        try:
+            write_export(lines, sys.stdout.buffer)
+            sys.stdout.flush()
+        finally:
+            lines.close()
+        return
+    with file.open("wb") as out:
+        n = write_export(export_lines(ledger), out)
+    err_console.print(f"exported {n} events to {file}")
+
+
+@app.command()
+def agreements(
+    commissioner: Annotated[str | None, typer.Option(help="commissioner id")] = None,
+    provider: Annotated[str | None, typer.Option(help="provider id")] = None,
+    category: Annotated[str | None, typer.Option("--category", "--service-category",
+                                                 help="service category slug")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="one of " + ", ".join(STATUSES) + ", or 'ended' or 'open'")] = None,
+    as_of: AsOfOpt = None, known_at: KnownAtOpt = None, fmt: FmtOpt = Fmt.table,
+) -> None:
+    """List agreements as of a date, as known at a time (ended ones included unless filtered)."""
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    if status is not None and status not in (*STATUSES, "ended", "open"):
+        raise InvalidFieldError("--status", "one of " + ", ".join(STATUSES) + ", ended, open",
+                                status)
+    entries = build_register(_ledger().facts(), as_of=day, known_at=known)
+    rows = []
+    for e in entries:
+        if commissioner and commissioner not in {c["commissioner_id"] for c in e.terms.commissioners}:
+            continue
+        if provider and provider not in {p["provider_id"] for p in e.terms.providers}:
+            continue
+        row = e.row()
+        if category and row["service_category"] != category:
+            continue
+        if status == "ended" and e.status not in ENDED_STATUSES:
+            continue
+        if status == "open" and e.status in ENDED_STATUSES | {"rescinded"}:
+            continue
+        if status not in (None, "ended", "open") and e.status != status:
+            continue
+        rows.append(row)
+    emit_rows(rows, fmt.value, title=f"Agreements as of {day}")
+
+
+@app.command()
+def history(
+    agreement: Annotated[str, typer.Argument(help="an agreement id")],
+    fmt: FmtOpt = Fmt.table,
+) -> None:
+    """An agreement's full timeline: effective date, recorded time, who, what, why; each
+    correction or rescission shown beside what it corrects."""
+    ledger = _ledger()
+    found = ledger.agreement(agreement)
+    if found is None:
+        raise LedgerError(f"agreement '{agreement}' is not in the ledger; expected an existing "
+                          "agreement_id")
+    rows = []
+    for line in agreement_history(list(found.facts)):
+        for depth, item in [(0, line)] + [(1, a) for a in line.amendments]:
+            ev = item.fact.event
+            rows.append({
+                "event_id": ("  ↳ " if depth else "") + ev.event_id,
+                "type": ev.type, "effective_on": ev.effective_on,
+                "recorded_at": item.fact.recorded_at.isoformat(timespec="seconds"),
+                "recorded_by": ev.recorded_by, "what": item.what, "why": ev.rationale,
+                "source": ev.source,
+            })
+    emit_rows(rows, fmt.value, title=f"History of {agreement}")
+
+
+@app.command()
+def stats(fmt: FmtOpt = Fmt.table) -> None:
+    """Events in the ledger by type."""
+    counts = _ledger().recorder.count_by_topic()  # type: ignore[attr-defined]
+    by_type: dict[str, int] = {}
+    for topic, n in counts.items():
+        name = topic.rsplit(".", 1)[-1]
+        if name in CATALOGUE:
+            by_type[name] = by_type.get(name, 0) + n
+    rows = [{"type": t, "events": by_type[t]} for t in CATALOGUE if t in by_type]
+    rows.append({"type": "total", "events": sum(by_type.values())})
+    emit_rows(rows, fmt.value, title="Events by type")
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="generator seed (same seed, same ledger)")] = 2013,
+    scale: Annotated[Scale, typer.Option(help="conurbation (into the store) or england "
+                                              "(a native JSONL file for benchmarks)")] = Scale.conurbation,
+    output: Annotated[Path | None, typer.Option(help="file for --scale england")] = None,
+    events: Annotated[int, typer.Option(help="approximate size for --scale england")] = 5_000_000,
+) -> None:
+    """Build a realistic generated ledger: a conurbation since 2005 into the configured store,
+    or an England-scale native file for benchmarks."""
+    from infra.demo import run_demo, run_england
+
+    if scale is Scale.england:
+        run_england(output or Path("england.jsonl"), seed=seed, events=events)
+    else:
+        run_demo(_settings.get("store"), seed=seed)
+
+
+def main() -> None:
+    """Console entry point: one plain line on stderr for every error."""
+    try:
+        app()
+    except LedgerError as err:
+        _fail(str(err))
+    except BrokenPipeError:
+        # the reader went away (`cledger export | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing from the unfinished command was stored")
+    except Exception as err:  # noqa: BLE001 - the promise: no traceback reaches a user
+        _fail(f"unexpected {type(err).__name__}: {' '.join(str(err).split())}")
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write("error: " + " ".join(message.split()) + "\n")
+    raise SystemExit(1)
