@@ -46,17 +46,19 @@ class IndexedSQLiteRecorder(SQLiteApplicationRecorder):
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
-        # One executemany instead of the library's row-at-a-time inserts: the same rows, and the
-        # rowids (notification ids) follow on from the last one under the write lock.
-        c.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {self.events_table_name}")
-        last = c.fetchone()[0]
+        # One executemany instead of the library's row-at-a-time inserts: the same rows. Writing
+        # first takes the write lock at once (a read first would make a WAL snapshot that cannot
+        # be upgraded while another writer commits); under that lock the new rowids (the
+        # notification ids) are the last n.
         c.executemany(self.insert_events_statement, [
             (s.originator_id.hex if isinstance(s.originator_id, uuid.UUID) else s.originator_id,
              s.originator_version, s.topic, s.state)
             for s in stored_events
         ])
         c.executemany(f"INSERT INTO {INDEX_TABLE} VALUES (?,?,?,?)", _rows(kwargs.get("event_ids")))
-        return list(range(last + 1, last + 1 + len(stored_events)))
+        c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
+        last = c.fetchone()[0] or 0
+        return list(range(last - len(stored_events) + 1, last + 1))
 
     def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, IndexedEvent]:
         found: dict[str, IndexedEvent] = {}

@@ -7,6 +7,8 @@ from `--store` or `CLEDGER_STORE`. Opening a store creates it when it does not e
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -100,7 +102,10 @@ def ensure_store(store: StoreURL) -> None:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                   (store.dbname,)).fetchone()
             if not exists:
-                conn.execute(f'CREATE DATABASE "{store.dbname}"')
+                try:
+                    conn.execute(f'CREATE DATABASE "{store.dbname}"')
+                except psycopg.errors.DuplicateDatabase:
+                    pass  # another writer created it a moment ago
     except psycopg.Error as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise StoreError(f"cannot reach PostgreSQL store {store.display}: {first}") from None
@@ -110,3 +115,22 @@ def store_exists(store: StoreURL) -> bool:
     if store.kind == "sqlite":
         return Path(store.path).expanduser().exists()
     return True
+
+
+@contextmanager
+def schema_lock(store: StoreURL) -> Iterator[None]:
+    """Serialise table creation: two PostgreSQL writers starting at once would otherwise race on
+    `CREATE OR REPLACE FUNCTION` ("tuple concurrently updated"). SQLite needs nothing."""
+    if store.kind == "sqlite":
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(host=store.host, port=store.port, user=store.user,
+                         password=store.password or None, dbname=store.dbname,
+                         autocommit=True, connect_timeout=10) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext('cledger-schema'))")
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext('cledger-schema'))")
