@@ -7,7 +7,7 @@ today and one back-filled from a paper file of 2006.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from domain.catalogue import AWARD_TYPES, DECISION_TYPES, ENDING_TYPES, LedgerEvent
@@ -34,9 +34,9 @@ class Term:
     event_type: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class AgreementTerms:
-    """An agreement as its timeline leaves it."""
+    """An agreement as its timeline leaves it (built afresh by each fold, then only read)."""
 
     agreement_id: str
     award: LedgerEvent | None = None
@@ -88,29 +88,30 @@ def step(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
             )
         if data["end"] < data["start"]:
             raise EndBeforeStartError(data["start"], data["end"])
-        return replace(
-            terms, award=event, providers=tuple(data["providers"]),
-            commissioners=tuple(data["commissioners"]), end=data["end"],
-            terms=(Term(data["start"], data["end"], event.event_id, event.type),),
-            values=((data["start"], data["annual_value"]),),
-        )
+        terms.award = event
+        terms.providers = tuple(data["providers"])
+        terms.commissioners = tuple(data["commissioners"])
+        terms.end = data["end"]
+        terms.terms = (Term(data["start"], data["end"], event.event_id, event.type),)
+        terms.values = ((data["start"], data["annual_value"]),)
+        return terms
     if terms.award is None:
         raise NotAwardedError(terms.agreement_id, event.effective_on)
     if terms.ended is not None:
         raise AgreementEndedError(terms.agreement_id, terms.ended.event_id, terms.ended.type,
                                   terms.ended.effective_on)
     if event.type in DECISION_TYPES:
-        terms = replace(terms, decisions=terms.decisions + (event,))
+        terms.decisions += (event,)
     if event.type in ("RolledOver", "Extended"):
         new_end = data["new_end"]
         if new_end <= terms.end:
             raise EndNotLaterError(event.type, new_end, terms.end)
         begins = next_day(terms.end)
-        values = terms.values
         if data.get("annual_value") is not None:
-            values = values + ((begins, data["annual_value"]),)
-        return replace(terms, end=new_end, values=values,
-                       terms=terms.terms + (Term(begins, new_end, event.event_id, event.type),))
+            terms.values += ((begins, data["annual_value"]),)
+        terms.terms += (Term(begins, new_end, event.event_id, event.type),)
+        terms.end = new_end
+        return terms
     if event.type == "Varied":
         applies_from = data.get("applies_from") or event.effective_on
         if applies_from < terms.start:
@@ -118,16 +119,16 @@ def step(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
                 f"variation applies from {applies_from}, before the agreement starts on "
                 f"{terms.start}; expected a date on or after the start"
             )
-        values = terms.values
         if data.get("annual_value") is not None:
-            values = values + ((applies_from, data["annual_value"]),)
-        return replace(terms, values=values, scope=data.get("scope", terms.scope))
+            terms.values += ((applies_from, data["annual_value"]),)
+        terms.scope = data.get("scope", terms.scope)
+        return terms
     if event.type == "Restructured":
         return _restructure(terms, event)
     if event.type == "FundingResponsibilityAgreed":
-        return replace(terms, settlements=terms.settlements + (event,))
-    if event.type in ENDING_TYPES:
-        return replace(terms, ended=event)
+        terms.settlements += (event,)
+    elif event.type in ENDING_TYPES:
+        terms.ended = event
     return terms
 
 
@@ -154,7 +155,8 @@ def _restructure(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
             raise InvalidFieldError("commissioner_id", "the commissioner the agreement moves to "
                                     "(or the new 'commissioners' list)", missing=True)
         commissioners = [{"commissioner_id": cid, "share": "1"}]
-    return replace(terms, providers=tuple(providers), commissioners=tuple(commissioners))
+    terms.providers, terms.commissioners = tuple(providers), tuple(commissioners)
+    return terms
 
 
 def _providers_after(providers: list[dict[str, Any]], change: str, pid: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from domain.agreements import Agreement
@@ -34,6 +34,8 @@ class EventIndex(Protocol):
     """What the ledger needs of its recorder besides the library's: the event-id index."""
 
     def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, IndexedEvent]: ...
+
+    def existing_subjects(self, aggregate_ids: Sequence[UUID]) -> set[UUID]: ...
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,21 @@ class Ledger(Application[UUID]):
     # -- commands ------------------------------------------------------------------------------
     def begin(self) -> UnitOfWork:
         """Start a unit of work; `commit` saves all it staged in one transaction."""
-        return UnitOfWork(self._load, self.index.lookup_event_ids, self._recorded_time)
+        return UnitOfWork(self._load, self.index.lookup_event_ids, self._recorded_time,
+                          self.index.existing_subjects)
 
     def commit(self, uow: UnitOfWork) -> RecordReport:
         if uow.pending:
+            # What Application.save does, minus a runtime-protocol check per event: the events
+            # are already in order, so they go to the recorder as one list.
+            processing = ProcessingEvent[UUID]()
+            processing.events.extend(uow.pending)
+            processing.saved_kwargs["event_ids"] = uow.index_rows
             try:
-                self.save(*uow.pending, event_ids=uow.index_rows)
+                recordings = self._record(processing)
             except IntegrityError:
                 raise self._explain_conflict(uow) from None
+            self._notify(recordings)
         return uow.report
 
     def record(self, events: Iterable[LedgerEvent]) -> RecordReport:

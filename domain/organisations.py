@@ -74,7 +74,15 @@ class Organisation(LedgerSubject):
     """Shared behaviour of commissioners and providers."""
 
     def state(self, *, known: dt.datetime | None = None) -> OrganisationState:
-        return fold(self.timeline(known=known), OrganisationState(self.SUBJECT, self.ref), step)
+        if known is None:
+            # awards ask the same organisation again and again: fold once per version
+            cached = self.__dict__.get("_state")
+            if cached is not None and cached[0] == self.version:
+                return cached[1]  # type: ignore[no-any-return]
+        state = fold(self.timeline(known=known), OrganisationState(self.SUBJECT, self.ref), step)
+        if known is None:
+            self.__dict__["_state"] = (self.version, state)
+        return state
 
     @property
     def ref(self) -> str:

@@ -49,6 +49,30 @@ class IndexLookup(Protocol):
     def __call__(self, event_ids: list[str]) -> dict[str, IndexedEvent]: ...
 
 
+class SubjectsLookup(Protocol):
+    def __call__(self, aggregate_ids: list[UUID]) -> set[UUID]: ...
+
+
+def _named_subjects(event: LedgerEvent) -> Iterable[tuple[str, str]]:
+    """Every subject an event is about or refers to, as (kind, ref)."""
+    d = event.data
+    for kind, key in (("agreement", "agreement_id"), ("provider", "provider_id"),
+                      ("commissioner", "commissioner_id"), ("lead", "from_lead"),
+                      ("lead", "to_lead"), ("lead", "responsible_lead"),
+                      ("agreement", "successor_agreement_id"), ("provider", "into"),
+                      ("commissioner", "into")):
+        if isinstance(d.get(key), str):
+            yield kind, d[key]
+    for key, kind, ref_key in (("commissioners", "commissioner", "commissioner_id"),
+                               ("successors", "commissioner", "commissioner_id"),
+                               ("providers", "provider", "provider_id")):
+        for item in d.get(key) or ():
+            yield kind, item[ref_key]
+    for key in ("related_agreements", "agreements"):
+        for ref in d.get(key) or ():
+            yield "agreement", ref
+
+
 _SUBJECT_CLASSES: dict[str, type[LedgerSubject]] = {
     "agreement": Agreement, "provider": Provider, "commissioner": Commissioner, "lead": Portfolio,
 }
@@ -65,9 +89,11 @@ class UnitOfWork:
     """Events checked against the ledger and each other, waiting to be saved together."""
 
     def __init__(self, load: SubjectLoader, lookup: IndexLookup,
-                 clock: Callable[[], dt.datetime]):
+                 clock: Callable[[], dt.datetime], existing: SubjectsLookup | None = None):
         self._load = load
         self._lookup = lookup
+        self._existing = existing
+        self.looked_up: set[str] = set()
         self._clock = clock
         self.subjects: dict[UUID, LedgerSubject | None] = {}
         self.known_ids: dict[str, IndexedEvent] = {}
@@ -79,14 +105,23 @@ class UnitOfWork:
     # -- loading -------------------------------------------------------------------------------
     def prefetch(self, events: Iterable[LedgerEvent]) -> None:
         """Look up, in bulk, which of these events (and the events they correct) are stored."""
+        events = list(events)
         ids: list[str] = []
         for e in events:
             ids.append(e.event_id)
             target = e.data.get("corrects") or e.data.get("rescinds")
             if target:
                 ids.append(target)
-        wanted = [i for i in dict.fromkeys(ids) if i not in self.known_ids]
+        wanted = [i for i in dict.fromkeys(ids) if i not in self.looked_up]
         self.known_ids.update(self._lookup(wanted))
+        self.looked_up.update(wanted)
+        if self._existing is not None:
+            # which subjects the batch names are stored: the others need no read at all
+            refs = {subject_uuid(kind, ref) for e in events for kind, ref in _named_subjects(e)}
+            refs.difference_update(self.subjects)
+            stored = self._existing(list(refs))
+            for key in refs - stored:
+                self.subjects[key] = None
 
     def _subject(self, kind: str, ref: str) -> Any:
         key = subject_uuid(kind, ref)
@@ -107,8 +142,9 @@ class UnitOfWork:
     def add(self, event: LedgerEvent) -> bool:
         """Check and stage one event; False when the identical event is already recorded."""
         known = self.known_ids.get(event.event_id)
-        if known is None and event.event_id not in self.known_ids:
+        if known is None and event.event_id not in self.looked_up:
             found = self._lookup([event.event_id])
+            self.looked_up.add(event.event_id)
             self.known_ids.update(found)
             known = found.get(event.event_id)
         if known is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -20,6 +21,7 @@ from domain.timeline import Fact, in_force, known_at
 NAMESPACE = uuid.UUID("6f1c2a8e-4b9d-5e3f-8a7c-1d2e3f4a5b6c")
 
 
+@lru_cache(maxsize=1 << 20)
 def subject_uuid(kind: str, ref: str) -> uuid.UUID:
     """Stable aggregate id for a subject: the same `agreement_id` always finds the same stream."""
     return uuid.uuid5(NAMESPACE, f"{kind}:{ref}")

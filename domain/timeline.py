@@ -55,6 +55,8 @@ def corrected_event(original: LedgerEvent, fields: dict[str, Any]) -> LedgerEven
 def in_force(facts: Iterable[Fact]) -> list[Fact]:
     """Facts with corrections applied and rescinded events removed, in effective-date order."""
     facts = list(facts)
+    if not any(f.event.type in CORRECTION_TYPES for f in facts):
+        return sorted(facts, key=_timeline_key)
     rescinded = {f.event.data["rescinds"] for f in facts if f.event.type == "Rescinded"}
     corrected: dict[str, LedgerEvent] = {}
     by_id = {f.event.event_id: f for f in facts}
@@ -64,11 +66,16 @@ def in_force(facts: Iterable[Fact]) -> list[Fact]:
             base = corrected.get(target) or by_id[target].event
             corrected[target] = corrected_event(base, f.event.data["fields"])
     kept = [
-        replace(f, event=corrected.get(f.event.event_id, f.event))
+        replace(f, event=corrected[f.event.event_id]) if f.event.event_id in corrected else f
         for f in facts
         if f.event.type not in CORRECTION_TYPES and f.event.event_id not in rescinded
     ]
-    return sorted(kept, key=lambda f: (f.event.effective_on, f.seq))
+    return sorted(kept, key=_timeline_key)
+
+
+def _timeline_key(f: Fact) -> tuple[str, int]:
+    """Effective-date order; ties in recorded order."""
+    return (f.event.effective_on, f.seq)
 
 
 def known_at(facts: Iterable[Fact], when: dt.datetime | None) -> list[Fact]:

@@ -73,6 +73,16 @@ class IndexedSQLiteRecorder(SQLiteApplicationRecorder):
                     found[row[0]] = IndexedEvent(row[0], uuid.UUID(row[1]), row[2], row[3])
         return found
 
+    def existing_subjects(self, aggregate_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        found: set[uuid.UUID] = set()
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks([a.hex for a in aggregate_ids]):
+                marks = ",".join("?" * len(chunk))
+                c.execute(f"SELECT originator_id FROM {self.events_table_name} WHERE "
+                          f"originator_version = 1 AND originator_id IN ({marks})", list(chunk))
+                found.update(uuid.UUID(row[0]) for row in c.fetchall())
+        return found
+
     def count_by_topic(self) -> dict[str, int]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT topic, COUNT(*) FROM {self.events_table_name} GROUP BY topic")
@@ -111,6 +121,17 @@ class IndexedPostgresRecorder(PostgresApplicationRecorder):
                     row["event_id"], oid if isinstance(oid, uuid.UUID) else uuid.UUID(str(oid)),
                     row["type"], row["digest"])
         return found
+
+    def existing_subjects(self, aggregate_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        if not aggregate_ids:
+            return set()
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT originator_id FROM {0}.{1} WHERE originator_version = 1 "
+                             "AND originator_id = ANY(%s)").format(
+                Identifier(self.datastore.schema or "public"),
+                Identifier(self.events_table_name)), (list(aggregate_ids),))
+            return {r["originator_id"] if isinstance(r["originator_id"], uuid.UUID)
+                    else uuid.UUID(str(r["originator_id"])) for r in curs.fetchall()}
 
     def count_by_topic(self) -> dict[str, int]:
         with self.datastore.transaction(commit=False) as curs:
