@@ -98,8 +98,9 @@ def step(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
     if terms.award is None:
         raise NotAwardedError(terms.agreement_id, event.effective_on)
     if terms.ended is not None:
-        raise AgreementEndedError(terms.agreement_id, terms.ended.event_id, terms.ended.type,
-                                  terms.ended.effective_on)
+        raise AgreementEndedError(
+            terms.agreement_id, terms.ended.event_id, terms.ended.type, terms.ended.effective_on
+        )
     if event.type in DECISION_TYPES:
         terms.decisions += (event,)
     if event.type in ("RolledOver", "Extended"):
@@ -139,12 +140,20 @@ def _restructure(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
     providers = list(terms.providers)
     if data.get("providers") is not None:
         providers = list(data["providers"])
-    elif change in ("novated", "member_joined", "member_left", "subcontract_added",
-                    "subcontract_removed"):
+    elif change in (
+        "novated",
+        "member_joined",
+        "member_left",
+        "subcontract_added",
+        "subcontract_removed",
+    ):
         pid = data.get("provider_id")
         if pid is None:
-            raise InvalidFieldError("provider_id", f"the provider concerned by '{change}' "
-                                    "(or the new 'providers' list)", missing=True)
+            raise InvalidFieldError(
+                "provider_id",
+                f"the provider concerned by '{change}' (or the new 'providers' list)",
+                missing=True,
+            )
         providers = _providers_after(providers, change, pid)
     commissioners = list(terms.commissioners)
     if data.get("commissioners") is not None:
@@ -152,14 +161,19 @@ def _restructure(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
     elif change == "moved_commissioner":
         cid = data.get("commissioner_id")
         if cid is None:
-            raise InvalidFieldError("commissioner_id", "the commissioner the agreement moves to "
-                                    "(or the new 'commissioners' list)", missing=True)
+            raise InvalidFieldError(
+                "commissioner_id",
+                "the commissioner the agreement moves to (or the new 'commissioners' list)",
+                missing=True,
+            )
         commissioners = [{"commissioner_id": cid, "share": "1"}]
     terms.providers, terms.commissioners = tuple(providers), tuple(commissioners)
     return terms
 
 
-def _providers_after(providers: list[dict[str, Any]], change: str, pid: str) -> list[dict[str, Any]]:
+def _providers_after(
+    providers: list[dict[str, Any]], change: str, pid: str
+) -> list[dict[str, Any]]:
     ids = [p["provider_id"] for p in providers]
     if change == "novated":
         subs = [p for p in providers if p["role"] == "subcontractor"]
@@ -167,16 +181,21 @@ def _providers_after(providers: list[dict[str, Any]], change: str, pid: str) -> 
         return [{"provider_id": pid, "role": role, "share": "1"}, *subs]
     if change == "subcontract_added":
         if pid in ids:
-            raise RuleBrokenError(f"provider '{pid}' already works on this agreement; expected a "
-                                  "new subcontractor")
+            raise RuleBrokenError(
+                f"provider '{pid}' already works on this agreement; expected a new subcontractor"
+            )
         if not any(p["role"] == "lead" for p in providers):
-            raise RuleBrokenError("a subcontract needs a lead provider; expected an agreement "
-                                  "with a provider whose role is lead")
+            raise RuleBrokenError(
+                "a subcontract needs a lead provider; expected an agreement "
+                "with a provider whose role is lead"
+            )
         return [*providers, {"provider_id": pid, "role": "subcontractor"}]
     if change == "subcontract_removed":
         if not any(p["provider_id"] == pid and p["role"] == "subcontractor" for p in providers):
-            raise RuleBrokenError(f"provider '{pid}' is not a subcontractor of this agreement; "
-                                  "expected one of its subcontractors")
+            raise RuleBrokenError(
+                f"provider '{pid}' is not a subcontractor of this agreement; "
+                "expected one of its subcontractors"
+            )
         return [p for p in providers if p["provider_id"] != pid]
     members = [p for p in providers if p["role"] != "subcontractor"]
     subs = [p for p in providers if p["role"] == "subcontractor"]
@@ -186,20 +205,25 @@ def _providers_after(providers: list[dict[str, Any]], change: str, pid: str) -> 
         members = [*members, {"provider_id": pid, "role": "alliance_member"}]
     else:  # member_left
         if pid not in [m["provider_id"] for m in members]:
-            raise RuleBrokenError(f"provider '{pid}' is not a signatory of this agreement; "
-                                  "expected one of its members")
+            raise RuleBrokenError(
+                f"provider '{pid}' is not a signatory of this agreement; "
+                "expected one of its members"
+            )
         members = [m for m in members if m["provider_id"] != pid]
         if not members:
             raise RuleBrokenError("the last member cannot leave; expected a termination instead")
     shares = equal_shares(len(members))
     role = "alliance_member" if len(members) > 1 else "sole"
-    members = [{**m, "role": role if m["role"] in ("alliance_member", "sole") else m["role"],
-                "share": s} for m, s in zip(members, shares, strict=True)]
+    members = [
+        {**m, "role": role if m["role"] in ("alliance_member", "sole") else m["role"], "share": s}
+        for m, s in zip(members, shares, strict=True)
+    ]
     return members + subs
 
 
-def agreement_terms(agreement_id: str, timeline: list[Fact], *,
-                    new_event_id: str | None = None) -> AgreementTerms:
+def agreement_terms(
+    agreement_id: str, timeline: list[Fact], *, new_event_id: str | None = None
+) -> AgreementTerms:
     """Fold a timeline into terms, checking every rule in effective-date order."""
     return fold(timeline, AgreementTerms(agreement_id), step, new_event_id=new_event_id)
 
@@ -222,8 +246,9 @@ class Agreement(LedgerSubject):
         candidate = Fact(self.version + 1, event, recorded_at)
         from domain.timeline import in_force
 
-        return agreement_terms(self.agreement_id, in_force([*self.facts, candidate]),
-                               new_event_id=event.event_id)
+        return agreement_terms(
+            self.agreement_id, in_force([*self.facts, candidate]), new_event_id=event.event_id
+        )
 
 
 declare_event_classes(Agreement, "agreement")

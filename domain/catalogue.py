@@ -101,8 +101,9 @@ _AWARD_FIELDS = (
     Field("start", _date, help="a date YYYY-MM-DD"),
     Field("end", _date, help="a date YYYY-MM-DD"),
     Field("route", _choice(v.ROUTES), help="one of " + ", ".join(v.ROUTES)),
-    Field("funding_stream", _choice(v.FUNDING_STREAMS),
-          help="one of " + ", ".join(v.FUNDING_STREAMS)),
+    Field(
+        "funding_stream", _choice(v.FUNDING_STREAMS), help="one of " + ", ".join(v.FUNDING_STREAMS)
+    ),
     Field("responsible_lead", _text, required=False),
 )
 
@@ -114,102 +115,222 @@ _SUBJECT_REFS = (
 
 _TYPES = (
     # organisations
-    EventType("CommissionerEstablished", "commissioner", (
-        _COMMISSIONER, Field("name", _text, help="a name"),
-        Field("kind", _choice(v.COMMISSIONER_KINDS),
-              help="one of " + ", ".join(v.COMMISSIONER_KINDS)),
-    ), "a commissioning organisation comes into being"),
-    EventType("CommissionerRenamed", "commissioner", (_COMMISSIONER, Field("name", _text)),
-              "a commissioner takes a new name"),
-    EventType("CommissionerMerged", "commissioner", (
-        _COMMISSIONER, Field("into", _text, help="the successor commissioner's id"),
-    ), "a commissioner merges into a successor, which takes its portfolio"),
-    EventType("CommissionerAbolished", "commissioner", (
-        _COMMISSIONER,
-        Field("successors", v.parse_successor_shares, help="a list of {commissioner_id, share}"),
-    ), "a commissioner is abolished; successors take its portfolio in shares"),
+    EventType(
+        "CommissionerEstablished",
+        "commissioner",
+        (
+            _COMMISSIONER,
+            Field("name", _text, help="a name"),
+            Field(
+                "kind",
+                _choice(v.COMMISSIONER_KINDS),
+                help="one of " + ", ".join(v.COMMISSIONER_KINDS),
+            ),
+        ),
+        "a commissioning organisation comes into being",
+    ),
+    EventType(
+        "CommissionerRenamed",
+        "commissioner",
+        (_COMMISSIONER, Field("name", _text)),
+        "a commissioner takes a new name",
+    ),
+    EventType(
+        "CommissionerMerged",
+        "commissioner",
+        (
+            _COMMISSIONER,
+            Field("into", _text, help="the successor commissioner's id"),
+        ),
+        "a commissioner merges into a successor, which takes its portfolio",
+    ),
+    EventType(
+        "CommissionerAbolished",
+        "commissioner",
+        (
+            _COMMISSIONER,
+            Field(
+                "successors", v.parse_successor_shares, help="a list of {commissioner_id, share}"
+            ),
+        ),
+        "a commissioner is abolished; successors take its portfolio in shares",
+    ),
     # providers
-    EventType("ProviderRegistered", "provider", (
-        _PROVIDER, Field("name", _text, help="a name"),
-        Field("sector", _choice(v.SECTORS), help="one of " + ", ".join(v.SECTORS)),
-        Field("size_band", _choice(v.SIZE_BANDS), help="one of " + ", ".join(v.SIZE_BANDS)),
-        Field("charity_number", _text, required=False),
-        Field("company_number", _text, required=False),
-        Field("ods_code", _text, required=False),
-    ), "a provider enters the ledger with its sector, size band and identifiers"),
-    EventType("ProviderRenamed", "provider", (_PROVIDER, Field("name", _text)),
-              "a provider takes a new name"),
-    EventType("ProviderReclassified", "provider", (
-        _PROVIDER, Field("sector", _choice(v.SECTORS), required=False),
-        Field("size_band", _choice(v.SIZE_BANDS), required=False),
-    ), "a provider's sector or size band changes"),
-    EventType("ProviderMerged", "provider", (
-        _PROVIDER, Field("into", _text, help="the successor provider's id"),
-    ), "a provider merges into a successor"),
+    EventType(
+        "ProviderRegistered",
+        "provider",
+        (
+            _PROVIDER,
+            Field("name", _text, help="a name"),
+            Field("sector", _choice(v.SECTORS), help="one of " + ", ".join(v.SECTORS)),
+            Field("size_band", _choice(v.SIZE_BANDS), help="one of " + ", ".join(v.SIZE_BANDS)),
+            Field("charity_number", _text, required=False),
+            Field("company_number", _text, required=False),
+            Field("ods_code", _text, required=False),
+        ),
+        "a provider enters the ledger with its sector, size band and identifiers",
+    ),
+    EventType(
+        "ProviderRenamed",
+        "provider",
+        (_PROVIDER, Field("name", _text)),
+        "a provider takes a new name",
+    ),
+    EventType(
+        "ProviderReclassified",
+        "provider",
+        (
+            _PROVIDER,
+            Field("sector", _choice(v.SECTORS), required=False),
+            Field("size_band", _choice(v.SIZE_BANDS), required=False),
+        ),
+        "a provider's sector or size band changes",
+    ),
+    EventType(
+        "ProviderMerged",
+        "provider",
+        (
+            _PROVIDER,
+            Field("into", _text, help="the successor provider's id"),
+        ),
+        "a provider merges into a successor",
+    ),
     EventType("ProviderClosed", "provider", (_PROVIDER,), "a provider closes"),
     # agreements
-    EventType("GrantAwarded", "agreement", _AWARD_FIELDS, "a grant is awarded",
-              _direct_award_rule),
-    EventType("ContractAwarded", "agreement", _AWARD_FIELDS, "a contract (or SLA, call-off, "
-              "alliance or lead-provider contract) is awarded", _direct_award_rule),
-    EventType("RolledOver", "agreement", (
-        _AGREEMENT, Field("new_end", _date, help="a date YYYY-MM-DD"),
-        Field("annual_value", _money, required=False),
-    ), "re-commissioned for a new term without competition",
-        _always("guidance expects every rollover to be justified")),
-    EventType("Extended", "agreement", (
-        _AGREEMENT, Field("new_end", _date, help="a date YYYY-MM-DD"),
-    ), "the end date moves later", _always("guidance expects every extension to be justified")),
-    EventType("Varied", "agreement", (
-        _AGREEMENT, Field("annual_value", _money, required=False),
-        Field("scope", _text, required=False), Field("applies_from", _date, required=False),
-    ), "value or scope changed from a date"),
-    EventType("Restructured", "agreement", (
-        _AGREEMENT,
-        Field("change", _choice(v.RESTRUCTURE_CHANGES),
-              help="one of " + ", ".join(v.RESTRUCTURE_CHANGES)),
-        Field("related_agreements", v.parse_related_ids, help="a list of agreement ids"),
-        Field("provider_id", _text, required=False),
-        Field("commissioner_id", _text, required=False),
-        Field("providers", v.parse_provider_shares, required=False),
-        Field("commissioners", v.parse_commissioner_shares, required=False),
-    ), "merged, split, novated, alliance membership or subcontract changed, or moved commissioner"),
-    EventType("Reprocured", "agreement", (
-        _AGREEMENT, Field("successor_agreement_id", _text, help="the successor agreement's id"),
-        Field("incumbent_retained", v.parse_bool, help="true or false"),
-    ), "a competition was run; names the successor agreement"),
-    EventType("Terminated", "agreement", (_AGREEMENT,), "ended early",
-              _always("guidance expects every termination to be justified")),
-    EventType("Decommissioned", "agreement", (_AGREEMENT,), "service ended by decision",
-              _always("guidance expects every decommissioning to be justified")),
+    EventType("GrantAwarded", "agreement", _AWARD_FIELDS, "a grant is awarded", _direct_award_rule),
+    EventType(
+        "ContractAwarded",
+        "agreement",
+        _AWARD_FIELDS,
+        "a contract (or SLA, call-off, alliance or lead-provider contract) is awarded",
+        _direct_award_rule,
+    ),
+    EventType(
+        "RolledOver",
+        "agreement",
+        (
+            _AGREEMENT,
+            Field("new_end", _date, help="a date YYYY-MM-DD"),
+            Field("annual_value", _money, required=False),
+        ),
+        "re-commissioned for a new term without competition",
+        _always("guidance expects every rollover to be justified"),
+    ),
+    EventType(
+        "Extended",
+        "agreement",
+        (
+            _AGREEMENT,
+            Field("new_end", _date, help="a date YYYY-MM-DD"),
+        ),
+        "the end date moves later",
+        _always("guidance expects every extension to be justified"),
+    ),
+    EventType(
+        "Varied",
+        "agreement",
+        (
+            _AGREEMENT,
+            Field("annual_value", _money, required=False),
+            Field("scope", _text, required=False),
+            Field("applies_from", _date, required=False),
+        ),
+        "value or scope changed from a date",
+    ),
+    EventType(
+        "Restructured",
+        "agreement",
+        (
+            _AGREEMENT,
+            Field(
+                "change",
+                _choice(v.RESTRUCTURE_CHANGES),
+                help="one of " + ", ".join(v.RESTRUCTURE_CHANGES),
+            ),
+            Field("related_agreements", v.parse_related_ids, help="a list of agreement ids"),
+            Field("provider_id", _text, required=False),
+            Field("commissioner_id", _text, required=False),
+            Field("providers", v.parse_provider_shares, required=False),
+            Field("commissioners", v.parse_commissioner_shares, required=False),
+        ),
+        "merged, split, novated, alliance membership or subcontract changed, or moved commissioner",
+    ),
+    EventType(
+        "Reprocured",
+        "agreement",
+        (
+            _AGREEMENT,
+            Field("successor_agreement_id", _text, help="the successor agreement's id"),
+            Field("incumbent_retained", v.parse_bool, help="true or false"),
+        ),
+        "a competition was run; names the successor agreement",
+    ),
+    EventType(
+        "Terminated",
+        "agreement",
+        (_AGREEMENT,),
+        "ended early",
+        _always("guidance expects every termination to be justified"),
+    ),
+    EventType(
+        "Decommissioned",
+        "agreement",
+        (_AGREEMENT,),
+        "service ended by decision",
+        _always("guidance expects every decommissioning to be justified"),
+    ),
     EventType("Expired", "agreement", (_AGREEMENT,), "lapsed at its end"),
-    EventType("FundingResponsibilityAgreed", "agreement", (
-        _AGREEMENT,
-        Field("commissioners", v.parse_commissioner_shares, help="a list of {commissioner_id, share}"),
-        Field("notes", _text, help="the settlement's notes"),
-        Field("applies_from", _date, required=False),
-    ), "a settlement between commissioners on who pays what share"),
+    EventType(
+        "FundingResponsibilityAgreed",
+        "agreement",
+        (
+            _AGREEMENT,
+            Field(
+                "commissioners",
+                v.parse_commissioner_shares,
+                help="a list of {commissioner_id, share}",
+            ),
+            Field("notes", _text, help="the settlement's notes"),
+            Field("applies_from", _date, required=False),
+        ),
+        "a settlement between commissioners on who pays what share",
+    ),
     # responsibility
-    EventType("HandedOver", "lead", (
-        Field("agreements", _ids, required=False),
-        Field("portfolio_of", _text, required=False),
-        Field("from_lead", _text, help="the lead handing over"),
-        Field("to_lead", _text, help="the lead taking over"),
-        Field("from_commissioner", _text, required=False),
-        Field("to_commissioner", _text, required=False),
-        Field("notes", _text, required=False),
-    ), "agreements or a whole portfolio pass from one lead to another",
-        _always("guidance expects every handover to say why")),
+    EventType(
+        "HandedOver",
+        "lead",
+        (
+            Field("agreements", _ids, required=False),
+            Field("portfolio_of", _text, required=False),
+            Field("from_lead", _text, help="the lead handing over"),
+            Field("to_lead", _text, help="the lead taking over"),
+            Field("from_commissioner", _text, required=False),
+            Field("to_commissioner", _text, required=False),
+            Field("notes", _text, required=False),
+        ),
+        "agreements or a whole portfolio pass from one lead to another",
+        _always("guidance expects every handover to say why"),
+    ),
     # corrections
-    EventType("Corrected", "target", (
-        Field("corrects", _text, help="the event_id of the corrected event"),
-        Field("fields", _fields_object, help="an object of corrected field values"),
-        *_SUBJECT_REFS,
-    ), "replaces fields of an earlier event from that event's effective date"),
-    EventType("Rescinded", "target", (
-        Field("rescinds", _text, help="the event_id of the rescinded event"),
-        *_SUBJECT_REFS,
-    ), "withdraws an earlier event, which stays in the ledger with no effect"),
+    EventType(
+        "Corrected",
+        "target",
+        (
+            Field("corrects", _text, help="the event_id of the corrected event"),
+            Field("fields", _fields_object, help="an object of corrected field values"),
+            *_SUBJECT_REFS,
+        ),
+        "replaces fields of an earlier event from that event's effective date",
+    ),
+    EventType(
+        "Rescinded",
+        "target",
+        (
+            Field("rescinds", _text, help="the event_id of the rescinded event"),
+            *_SUBJECT_REFS,
+        ),
+        "withdraws an earlier event, which stays in the ledger with no effect",
+    ),
 )
 
 CATALOGUE: dict[str, EventType] = {t.name: t for t in _TYPES}
@@ -219,7 +340,9 @@ ENDING_TYPES = frozenset({"Terminated", "Decommissioned", "Expired"})
 CORRECTION_TYPES = frozenset({"Corrected", "Rescinded"})
 DECISION_TYPES = frozenset({"RolledOver", "Extended", "Reprocured", "Restructured"}) | ENDING_TYPES
 SUBJECT_FIELD: dict[str, str] = {
-    "agreement": "agreement_id", "provider": "provider_id", "commissioner": "commissioner_id",
+    "agreement": "agreement_id",
+    "provider": "provider_id",
+    "commissioner": "commissioner_id",
     "lead": "from_lead",
 }
 
@@ -248,7 +371,9 @@ class LedgerEvent:
     def to_record(self) -> dict[str, Any]:
         """The flat native-format object, fields in catalogue order, extras last."""
         rec: dict[str, Any] = {
-            "event_id": self.event_id, "type": self.type, "effective_on": self.effective_on,
+            "event_id": self.event_id,
+            "type": self.type,
+            "effective_on": self.effective_on,
             "recorded_by": self.recorded_by,
         }
         if self.rationale is not None:

@@ -17,10 +17,7 @@ class InvalidFieldError(LedgerError):
     def __init__(self, field: str, expected: str, got: object = None, *, missing: bool = False):
         self.field = field
         self.expected = expected
-        if missing:
-            detail = "is missing"
-        else:
-            detail = f"is {got!r}"
+        detail = "is missing" if missing else f"is {got!r}"
         super().__init__(f"field '{field}' {detail}; expected {expected}")
 
 

@@ -32,7 +32,8 @@ def describe(event: LedgerEvent) -> str:
 def _short(value: Any) -> str:
     if isinstance(value, list):
         items = [
-            "/".join(str(v) for k, v in item.items() if k != "role") if isinstance(item, dict)
+            "/".join(str(v) for k, v in item.items() if k != "role")
+            if isinstance(item, dict)
             else str(item)
             for item in value
         ]

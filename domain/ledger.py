@@ -57,15 +57,20 @@ class Ledger(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         if not isinstance(self.recorder, EventIndex):
-            raise LedgerError("the configured recorder keeps no event-id index; use a store "
-                              "opened by infra.store")
+            raise LedgerError(
+                "the configured recorder keeps no event-id index; use a store opened by infra.store"
+            )
         self.index: EventIndex = self.recorder
 
     # -- commands ------------------------------------------------------------------------------
     def begin(self) -> UnitOfWork:
         """Start a unit of work; `commit` saves all it staged in one transaction."""
-        return UnitOfWork(self._load, self.index.lookup_event_ids, self._recorded_time,
-                          self.index.existing_subjects)
+        return UnitOfWork(
+            self._load,
+            self.index.lookup_event_ids,
+            self._recorded_time,
+            self.index.existing_subjects,
+        )
 
     def commit(self, uow: UnitOfWork) -> RecordReport:
         if uow.pending:

@@ -17,8 +17,10 @@ from domain.subjects import LedgerSubject, declare_event_classes
 from domain.timeline import Fact, fold, in_force
 
 _ENDINGS = {
-    "CommissionerMerged": "merged", "CommissionerAbolished": "abolished",
-    "ProviderMerged": "merged", "ProviderClosed": "closed",
+    "CommissionerMerged": "merged",
+    "CommissionerAbolished": "abolished",
+    "ProviderMerged": "merged",
+    "ProviderClosed": "closed",
 }
 
 
@@ -54,17 +56,23 @@ def step(state: OrganisationState, event: LedgerEvent) -> OrganisationState:
         attrs = tuple((k, v) for k, v in event.data.items() if k not in ("name",))
         return replace(state, created=event, name=event.data["name"], attributes=attrs)
     if event.effective_on < state.created.effective_on:
-        raise NotYetEstablishedError(state.kind, state.ref, event.effective_on,
-                                     state.created.effective_on)
+        raise NotYetEstablishedError(
+            state.kind, state.ref, event.effective_on, state.created.effective_on
+        )
     if state.ended is not None:
-        raise SubjectEndedError(state.kind, state.ref, state.ended.event_id,
-                                _ENDINGS[state.ended.type], state.ended.effective_on)
+        raise SubjectEndedError(
+            state.kind,
+            state.ref,
+            state.ended.event_id,
+            _ENDINGS[state.ended.type],
+            state.ended.effective_on,
+        )
     if event.type.endswith("Renamed"):
         return replace(state, name=event.data["name"])
     if event.type == "ProviderReclassified":
-        attrs = dict(state.attributes)
-        attrs.update({k: event.data[k] for k in ("sector", "size_band") if k in event.data})
-        return replace(state, attributes=tuple(attrs.items()))
+        changed = dict(state.attributes)
+        changed.update({k: event.data[k] for k in ("sector", "size_band") if k in event.data})
+        return replace(state, attributes=tuple(changed.items()))
     if event.type in _ENDINGS:
         return replace(state, ended=event)
     return state
@@ -90,8 +98,12 @@ class Organisation(LedgerSubject):
 
     def check_with(self, event: LedgerEvent, recorded_at: dt.datetime) -> OrganisationState:
         candidate = Fact(self.version + 1, event, recorded_at)
-        return fold(in_force([*self.facts, candidate]), OrganisationState(self.SUBJECT, self.ref),
-                    step, new_event_id=event.event_id)
+        return fold(
+            in_force([*self.facts, candidate]),
+            OrganisationState(self.SUBJECT, self.ref),
+            step,
+            new_event_id=event.event_id,
+        )
 
 
 class Commissioner(Organisation):

@@ -48,8 +48,11 @@ class Portfolio(LedgerSubject):
         award_event_id: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.incoming.append(Movement(self.on, self.originator_version, 1,
-                                               (self.agreement_id,), self.award_event_id))
+            aggregate.incoming.append(
+                Movement(
+                    self.on, self.originator_version, 1, (self.agreement_id,), self.award_event_id
+                )
+            )
 
     class Received(Aggregate.Event):
         agreements: list[str]
@@ -57,8 +60,15 @@ class Portfolio(LedgerSubject):
         handover_event_id: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.incoming.append(Movement(self.on, self.originator_version, 1,
-                                               tuple(self.agreements), self.handover_event_id))
+            aggregate.incoming.append(
+                Movement(
+                    self.on,
+                    self.originator_version,
+                    1,
+                    tuple(self.agreements),
+                    self.handover_event_id,
+                )
+            )
 
     class ReceiptRescinded(Aggregate.Event):
         handover_event_id: str
@@ -83,26 +93,41 @@ class Portfolio(LedgerSubject):
 
     @classmethod
     def start(cls, lead: str, recorded_at: dt.datetime) -> Portfolio:
-        portfolio: Portfolio = cls._create(cls.Opened, id=subject_uuid("lead", lead),
-                                           timestamp=recorded_at, lead=lead)
+        portfolio: Portfolio = cls._create(
+            cls.Opened, id=subject_uuid("lead", lead), timestamp=recorded_at, lead=lead
+        )
         return portfolio
 
-    def assign(self, agreement_id: str, on: str, award_event_id: str,
-               recorded_at: dt.datetime) -> None:
-        self.trigger_event(self.Assigned, timestamp=recorded_at, agreement_id=agreement_id, on=on,
-                           award_event_id=award_event_id)
+    def assign(
+        self, agreement_id: str, on: str, award_event_id: str, recorded_at: dt.datetime
+    ) -> None:
+        self.trigger_event(
+            self.Assigned,
+            timestamp=recorded_at,
+            agreement_id=agreement_id,
+            on=on,
+            award_event_id=award_event_id,
+        )
 
-    def receive(self, agreements: list[str], on: str, handover_event_id: str,
-                recorded_at: dt.datetime) -> None:
-        self.trigger_event(self.Received, timestamp=recorded_at, agreements=agreements, on=on,
-                           handover_event_id=handover_event_id)
+    def receive(
+        self, agreements: list[str], on: str, handover_event_id: str, recorded_at: dt.datetime
+    ) -> None:
+        self.trigger_event(
+            self.Received,
+            timestamp=recorded_at,
+            agreements=agreements,
+            on=on,
+            handover_event_id=handover_event_id,
+        )
 
     def rescind_receipt(self, handover_event_id: str, recorded_at: dt.datetime) -> None:
-        self.trigger_event(self.ReceiptRescinded, timestamp=recorded_at,
-                           handover_event_id=handover_event_id)
+        self.trigger_event(
+            self.ReceiptRescinded, timestamp=recorded_at, handover_event_id=handover_event_id
+        )
 
-    def hand_over(self, event: LedgerEvent, moved: list[str], adopted: list[str],
-                  recorded_at: dt.datetime) -> None:
+    def hand_over(
+        self, event: LedgerEvent, moved: list[str], adopted: list[str], recorded_at: dt.datetime
+    ) -> None:
         self.append(event, recorded_at, moved=moved, adopted=adopted)
 
     def movements(self, facts: list[Fact]) -> list[Movement]:
@@ -110,8 +135,11 @@ class Portfolio(LedgerSubject):
         for fact in in_force(facts):
             if fact.event.type == "HandedOver":
                 moved, adopted = self.moves.get(fact.event.event_id, ((), ()))
-                out.append(Movement(fact.event.effective_on, fact.seq, -1, moved,
-                                    fact.event.event_id, adopted))
+                out.append(
+                    Movement(
+                        fact.event.effective_on, fact.seq, -1, moved, fact.event.event_id, adopted
+                    )
+                )
         return sorted(out, key=lambda m: (m.on, m.seq))
 
     def holdings_on(self, day: str, *, known: dt.datetime | None = None) -> list[str]:
@@ -128,8 +156,9 @@ class Portfolio(LedgerSubject):
                     held.pop(a, None)
         return list(held)
 
-    def check_handover(self, event: LedgerEvent, moved: list[str], adopted: list[str],
-                       recorded_at: dt.datetime) -> None:
+    def check_handover(
+        self, event: LedgerEvent, moved: list[str], adopted: list[str], recorded_at: dt.datetime
+    ) -> None:
         """Refuse a handover of agreements the lead does not hold, or one that would make a later
         handover start from the wrong lead."""
         self.moves[event.event_id] = (tuple(moved), tuple(adopted))
@@ -147,8 +176,9 @@ class Portfolio(LedgerSubject):
                         f"{m.on}; expected the handover to start from the lead responsible then"
                     )
                     if m.event_id != event.event_id:
-                        raise BackfillConflictError(event.event_id, m.event_id, "HandedOver",
-                                                    reason)
+                        raise BackfillConflictError(
+                            event.event_id, m.event_id, "HandedOver", reason
+                        )
                     raise HandoverError(reason)
                 held.difference_update(m.agreements)
         finally:

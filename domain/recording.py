@@ -56,16 +56,24 @@ class SubjectsLookup(Protocol):
 def _named_subjects(event: LedgerEvent) -> Iterable[tuple[str, str]]:
     """Every subject an event is about or refers to, as (kind, ref)."""
     d = event.data
-    for kind, key in (("agreement", "agreement_id"), ("provider", "provider_id"),
-                      ("commissioner", "commissioner_id"), ("lead", "from_lead"),
-                      ("lead", "to_lead"), ("lead", "responsible_lead"),
-                      ("agreement", "successor_agreement_id"), ("provider", "into"),
-                      ("commissioner", "into")):
+    for kind, key in (
+        ("agreement", "agreement_id"),
+        ("provider", "provider_id"),
+        ("commissioner", "commissioner_id"),
+        ("lead", "from_lead"),
+        ("lead", "to_lead"),
+        ("lead", "responsible_lead"),
+        ("agreement", "successor_agreement_id"),
+        ("provider", "into"),
+        ("commissioner", "into"),
+    ):
         if isinstance(d.get(key), str):
             yield kind, d[key]
-    for key, kind, ref_key in (("commissioners", "commissioner", "commissioner_id"),
-                               ("successors", "commissioner", "commissioner_id"),
-                               ("providers", "provider", "provider_id")):
+    for key, kind, ref_key in (
+        ("commissioners", "commissioner", "commissioner_id"),
+        ("successors", "commissioner", "commissioner_id"),
+        ("providers", "provider", "provider_id"),
+    ):
         for item in d.get(key) or ():
             yield kind, item[ref_key]
     for key in ("related_agreements", "agreements"):
@@ -74,7 +82,10 @@ def _named_subjects(event: LedgerEvent) -> Iterable[tuple[str, str]]:
 
 
 _SUBJECT_CLASSES: dict[str, type[LedgerSubject]] = {
-    "agreement": Agreement, "provider": Provider, "commissioner": Commissioner, "lead": Portfolio,
+    "agreement": Agreement,
+    "provider": Provider,
+    "commissioner": Commissioner,
+    "lead": Portfolio,
 }
 
 
@@ -88,8 +99,13 @@ class RecordReport:
 class UnitOfWork:
     """Events checked against the ledger and each other, waiting to be saved together."""
 
-    def __init__(self, load: SubjectLoader, lookup: IndexLookup,
-                 clock: Callable[[], dt.datetime], existing: SubjectsLookup | None = None):
+    def __init__(
+        self,
+        load: SubjectLoader,
+        lookup: IndexLookup,
+        clock: Callable[[], dt.datetime],
+        existing: SubjectsLookup | None = None,
+    ):
         self._load = load
         self._lookup = lookup
         self._existing = existing
@@ -160,8 +176,9 @@ class UnitOfWork:
             subject = self._hand_over(event, now)
         else:
             subject = self._record_on_subject(kind, event, now)
-        self.known_ids[event.event_id] = IndexedEvent(event.event_id, subject.id, event.type,
-                                                      event.digest())
+        self.known_ids[event.event_id] = IndexedEvent(
+            event.event_id, subject.id, event.type, event.digest()
+        )
         self.index_rows.append(self.known_ids[event.event_id])
         self.report.recorded += 1
         self.report.by_type[event.type] = self.report.by_type.get(event.type, 0) + 1
@@ -213,11 +230,13 @@ class UnitOfWork:
     def _check_references(self, event: LedgerEvent) -> None:
         d, day = event.data, event.effective_on
         for i, c in enumerate(d.get("commissioners") or ()):
-            self._active(f"commissioners[{i}].commissioner_id", "commissioner",
-                         c["commissioner_id"], day)
+            self._active(
+                f"commissioners[{i}].commissioner_id", "commissioner", c["commissioner_id"], day
+            )
         for i, c in enumerate(d.get("successors") or ()):
-            self._active(f"successors[{i}].commissioner_id", "commissioner",
-                         c["commissioner_id"], day)
+            self._active(
+                f"successors[{i}].commissioner_id", "commissioner", c["commissioner_id"], day
+            )
         for i, p in enumerate(d.get("providers") or ()):
             self._active(f"providers[{i}].provider_id", "provider", p["provider_id"], day)
         if event.type == "Restructured":
@@ -245,20 +264,26 @@ class UnitOfWork:
         if from_lead == to_lead:
             raise InvalidFieldError("to_lead", "a lead other than from_lead", to_lead)
         if ("agreements" in d) == ("portfolio_of" in d):
-            raise InvalidFieldError("agreements", "either 'agreements' or 'portfolio_of' (one "
-                                    "of them)", missing="agreements" not in d)
+            raise InvalidFieldError(
+                "agreements",
+                "either 'agreements' or 'portfolio_of' (one of them)",
+                missing="agreements" not in d,
+            )
         for name in ("from_commissioner", "to_commissioner"):
             if d.get(name):
                 self._active(name, "commissioner", d[name], day)
         source: Portfolio | None = self._subject("lead", from_lead)
         if "portfolio_of" in d:
             if d["portfolio_of"] != from_lead:
-                raise InvalidFieldError("portfolio_of", f"the lead handing over ('{from_lead}')",
-                                        d["portfolio_of"])
+                raise InvalidFieldError(
+                    "portfolio_of", f"the lead handing over ('{from_lead}')", d["portfolio_of"]
+                )
             moved = source.holdings_on(day) if source else []
             if not moved:
-                raise HandoverError(f"lead '{from_lead}' holds no agreements on {day}; expected "
-                                    "the portfolio of a lead responsible for some")
+                raise HandoverError(
+                    f"lead '{from_lead}' holds no agreements on {day}; expected "
+                    "the portfolio of a lead responsible for some"
+                )
             adopted: list[str] = []
         else:
             moved = list(dict.fromkeys(d["agreements"]))
@@ -305,8 +330,11 @@ class UnitOfWork:
             given = d.get(ref_field)
             if given is not None and target.data.get(ref_field) != given:
                 raise InvalidFieldError(
-                    ref_field, f"the subject of event '{target_id}' "
-                    f"({target.data.get(ref_field) or 'none of this kind'})", given)
+                    ref_field,
+                    f"the subject of event '{target_id}' "
+                    f"({target.data.get(ref_field) or 'none of this kind'})",
+                    given,
+                )
         if isinstance(subject, Portfolio):
             return self._rescind_handover(subject, event, target, now)
         if event.type == "Corrected":
@@ -316,8 +344,9 @@ class UnitOfWork:
         self._collect(subject, f"{subject.SUBJECT} '{target.subject_id}'")
         return subject
 
-    def _rescind_handover(self, portfolio: Portfolio, event: LedgerEvent, target: LedgerEvent,
-                          now: dt.datetime) -> Portfolio:
+    def _rescind_handover(
+        self, portfolio: Portfolio, event: LedgerEvent, target: LedgerEvent, now: dt.datetime
+    ) -> Portfolio:
         if event.type == "Corrected":
             raise InvalidCorrectionError(
                 f"event '{target.event_id}' is a handover, which cannot be corrected; expected a "

@@ -17,8 +17,15 @@ from domain.catalogue import LedgerEvent
 from domain.timeline import Fact, in_force
 
 ENDED_STATUSES = frozenset({"terminated", "decommissioned", "expired"})
-STATUSES = ("active", "not_started", "lapsed", "terminated", "decommissioned", "expired",
-            "rescinded")
+STATUSES = (
+    "active",
+    "not_started",
+    "lapsed",
+    "terminated",
+    "decommissioned",
+    "expired",
+    "rescinded",
+)
 
 
 class StoredFactLike(Protocol):
@@ -57,8 +64,9 @@ class RegisterEntry:
         }
 
 
-def build_register(facts: Iterable[StoredFactLike], *, as_of: dt.date,
-                   known_at: dt.datetime | None = None) -> list[RegisterEntry]:
+def build_register(
+    facts: Iterable[StoredFactLike], *, as_of: dt.date, known_at: dt.datetime | None = None
+) -> list[RegisterEntry]:
     """Every agreement known at `known_at`, its terms as of `as_of`, in agreement-id order."""
     day = as_of.isoformat()
     by_agreement: dict[str, list[Fact]] = defaultdict(list)
@@ -69,7 +77,7 @@ def build_register(facts: Iterable[StoredFactLike], *, as_of: dt.date,
         if known_at is not None and f.recorded_at > known_at:
             continue
         ev = f.event
-        kind = ev.spec.subject
+        kind: str = ev.spec.subject
         if kind == "target":
             found = owner.get(ev.data.get("corrects") or ev.data.get("rescinds") or "")
             if found is None:
@@ -100,13 +108,15 @@ def build_register(facts: Iterable[StoredFactLike], *, as_of: dt.date,
         for handover in handovers:
             if agreement_id in moved.get(handover.event_id, ()):
                 lead = handover.data["to_lead"]
-        entries.append(RegisterEntry(terms, terms.status_on(day), terms.annual_value_on(day),
-                                     lead))
+        entries.append(RegisterEntry(terms, terms.status_on(day), terms.annual_value_on(day), lead))
     return entries
 
 
 def _handovers_in_force(by_lead: dict[str, list[Fact]], day: str) -> list[LedgerEvent]:
     all_facts = [f for facts in by_lead.values() for f in facts]
-    kept = [f for f in in_force(all_facts) if f.event.type == "HandedOver"
-            and f.event.effective_on <= day]
+    kept = [
+        f
+        for f in in_force(all_facts)
+        if f.event.type == "HandedOver" and f.event.effective_on <= day
+    ]
     return [f.event for f in kept]

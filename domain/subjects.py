@@ -46,12 +46,20 @@ class LedgerSubject(Aggregate):
         data: dict[str, Any]
 
         def as_ledger_event(self) -> LedgerEvent:
-            return LedgerEvent(self.event_id, type(self).__name__, self.effective_on,
-                               self.recorded_by, self.rationale, self.source, self.data)
+            return LedgerEvent(
+                self.event_id,
+                type(self).__name__,
+                self.effective_on,
+                self.recorded_by,
+                self.rationale,
+                self.source,
+                self.data,
+            )
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.add_fact(Fact(self.originator_version, self.as_ledger_event(),
-                                    self.timestamp))
+            aggregate.add_fact(
+                Fact(self.originator_version, self.as_ledger_event(), self.timestamp)
+            )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # The library makes subclasses of a dataclass aggregate into dataclasses, generating an
@@ -73,16 +81,22 @@ class LedgerSubject(Aggregate):
     def open(cls, ref: str, event: LedgerEvent, recorded_at: dt.datetime) -> Any:
         """Create the subject from its first event (award, registration, establishment)."""
         event_class = getattr(cls, event.type)
-        return cls._create(event_class, id=subject_uuid(cls.SUBJECT, ref), timestamp=recorded_at,
-                           **_event_kwargs(event))
+        return cls._create(
+            event_class,
+            id=subject_uuid(cls.SUBJECT, ref),
+            timestamp=recorded_at,
+            **_event_kwargs(event),
+        )
 
     def append(self, event: LedgerEvent, recorded_at: dt.datetime, **extra: Any) -> None:
         if event.type in self.CREATED_BY:
             first = self.facts[0].event if self.facts else None
-            raise AlreadyExistsError(self.SUBJECT, event.subject_id or "?",
-                                     first.event_id if first else "?")
-        self.trigger_event(getattr(type(self), event.type), timestamp=recorded_at,
-                           **_event_kwargs(event), **extra)
+            raise AlreadyExistsError(
+                self.SUBJECT, event.subject_id or "?", first.event_id if first else "?"
+            )
+        self.trigger_event(
+            getattr(type(self), event.type), timestamp=recorded_at, **_event_kwargs(event), **extra
+        )
 
     def timeline(self, *, known: dt.datetime | None = None) -> list[Fact]:
         """Facts in force (corrections applied), in effective-date order, as known at `known`."""
@@ -91,8 +105,11 @@ class LedgerSubject(Aggregate):
 
 def _event_kwargs(event: LedgerEvent) -> dict[str, Any]:
     return {
-        "event_id": event.event_id, "effective_on": event.effective_on,
-        "recorded_by": event.recorded_by, "rationale": event.rationale, "source": event.source,
+        "event_id": event.event_id,
+        "effective_on": event.effective_on,
+        "recorded_by": event.recorded_by,
+        "rationale": event.rationale,
+        "source": event.source,
         "data": event.data,
     }
 
@@ -106,6 +123,9 @@ def declare_event_classes(cls: type[LedgerSubject], subject: Subject) -> None:
         bases: tuple[type, ...] = (cls.Recorded,)
         if name in cls.CREATED_BY:
             bases = (cls.Recorded, Aggregate.Created)
-        event_class = type(name, bases, {"__qualname__": f"{cls.__qualname__}.{name}",
-                                         "__module__": cls.__module__})
+        event_class = type(
+            name,
+            bases,
+            {"__qualname__": f"{cls.__qualname__}.{name}", "__module__": cls.__module__},
+        )
         setattr(cls, name, event_class)

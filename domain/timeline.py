@@ -15,8 +15,17 @@ from domain.catalogue import CATALOGUE, CORRECTION_TYPES, LedgerEvent
 from domain.errors import BackfillConflictError, InvalidCorrectionError, RuleBrokenError
 
 # Fields a correction may not change: they say *which* event and subject it is.
-FIXED_FIELDS = frozenset({"event_id", "type", "agreement_id", "provider_id", "commissioner_id",
-                          "responsible_lead", "from_lead"})
+FIXED_FIELDS = frozenset(
+    {
+        "event_id",
+        "type",
+        "agreement_id",
+        "provider_id",
+        "commissioner_id",
+        "responsible_lead",
+        "from_lead",
+    }
+)
 COMMON_CORRECTABLE = frozenset({"effective_on", "recorded_by", "rationale", "source"})
 
 
@@ -104,7 +113,8 @@ def fold(
             state = step(state, fact.event)
         except RuleBrokenError as err:
             if new_event_id is not None and fact.event.event_id != new_event_id:
-                raise BackfillConflictError(new_event_id, fact.event.event_id, fact.event.type,
-                                            str(err)) from None
+                raise BackfillConflictError(
+                    new_event_id, fact.event.event_id, fact.event.type, str(err)
+                ) from None
             raise
     return state

@@ -1,4 +1,4 @@
-"""Value objects and their parsers: money, shares, dates, financial years and the closed vocabularies.
+"""Value objects and their parsers: money, shares, dates, financial years, closed vocabularies.
 
 Parsers take JSON-ish input and return canonical primitives (strings), so that what is stored is
 exactly what is exported, and raise `InvalidFieldError` naming the field and what was expected.
@@ -14,19 +14,42 @@ from typing import Any
 
 from domain.errors import InvalidFieldError
 
-COMMISSIONER_KINDS = ("pct", "sha", "ccg", "icb", "nhse", "council", "csu", "other_public", "unknown")
+COMMISSIONER_KINDS = (
+    "pct",
+    "sha",
+    "ccg",
+    "icb",
+    "nhse",
+    "council",
+    "csu",
+    "other_public",
+    "unknown",
+)
 SECTORS = ("nhs", "third_sector", "private", "public_other", "unknown")
 SIZE_BANDS = ("micro", "small", "medium", "large", "major", "unknown")
 AGREEMENT_KINDS = (
-    "grant", "contract", "sla", "framework_call_off", "alliance", "lead_provider", "spot", "unknown",
+    "grant",
+    "contract",
+    "sla",
+    "framework_call_off",
+    "alliance",
+    "lead_provider",
+    "spot",
+    "unknown",
 )
 PROVIDER_ROLES = ("sole", "lead", "alliance_member", "subcontractor")
 ROUTES = ("competitive_tender", "direct_award", "grant_round", "framework", "spot", "unknown")
 COMPETITIVE_ROUTES = ("competitive_tender", "grant_round")
 FUNDING_STREAMS = ("nhs", "social_care", "public_health", "pooled", "unknown")
 RESTRUCTURE_CHANGES = (
-    "merged_into", "split_into", "novated", "member_joined", "member_left",
-    "subcontract_added", "subcontract_removed", "moved_commissioner",
+    "merged_into",
+    "split_into",
+    "novated",
+    "member_joined",
+    "member_left",
+    "subcontract_added",
+    "subcontract_removed",
+    "moved_commissioner",
 )
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
@@ -53,10 +76,11 @@ def parse_date(field: str, value: Any) -> str:
 
 
 def parse_money(field: str, value: Any) -> str:
-    """Pounds sterling per annum: a string, non-negative, at most pence. Stored with two decimals."""
+    """Pounds per annum: a string, non-negative, at most pence. Stored with two decimals."""
     if not isinstance(value, str) or not _MONEY.match(value):
         raise InvalidFieldError(
-            field, 'money as a string of pounds, non-negative, at most two decimals ("332000.00")',
+            field,
+            'money as a string of pounds, non-negative, at most two decimals ("332000.00")',
             value,
         )
     return f"{Decimal(value):.2f}"
@@ -99,8 +123,9 @@ def parse_related_ids(field: str, value: Any) -> list[str]:
 
 def parse_share(field: str, value: Any) -> Decimal:
     if not isinstance(value, str) or not _SHARE.match(value):
-        raise InvalidFieldError(field, 'a share as a decimal string with at most six places ("0.5")',
-                                value)
+        raise InvalidFieldError(
+            field, 'a share as a decimal string with at most six places ("0.5")', value
+        )
     share = Decimal(value)
     if share <= 0:
         raise InvalidFieldError(field, "a share greater than 0", value)
@@ -136,7 +161,7 @@ def parse_commissioner_shares(field: str, value: Any) -> list[dict[str, str]]:
 
 
 def parse_provider_shares(field: str, value: Any) -> list[dict[str, str]]:
-    """`[{provider_id, role, share}]`: subcontractors carry no share; the others' shares sum to 1."""
+    """`[{provider_id, role, share}]`: subcontractors carry no share; the others sum to 1."""
     if not isinstance(value, list) or not value:
         raise InvalidFieldError(field, "a non-empty list of {provider_id, role, share}", value)
     out: list[dict[str, str]] = []
@@ -151,8 +176,9 @@ def parse_provider_shares(field: str, value: Any) -> list[dict[str, str]]:
         roles.append(role)
         if role == "subcontractor":
             if item.get("share") is not None:
-                raise InvalidFieldError(f"{where}.share", "no share for a subcontractor",
-                                        item["share"])
+                raise InvalidFieldError(
+                    f"{where}.share", "no share for a subcontractor", item["share"]
+                )
         else:
             if "share" not in item:
                 raise InvalidFieldError(f"{where}.share", "a share", missing=True)
@@ -164,7 +190,9 @@ def parse_provider_shares(field: str, value: Any) -> list[dict[str, str]]:
     if not shares:
         raise InvalidFieldError(field, "at least one provider who is not a subcontractor", value)
     if roles.count("sole") and len(roles) - roles.count("subcontractor") != 1:
-        raise InvalidFieldError(field, "a sole provider to be the only provider with a share", roles)
+        raise InvalidFieldError(
+            field, "a sole provider to be the only provider with a share", roles
+        )
     if roles.count("lead") > 1:
         raise InvalidFieldError(field, "at most one lead provider", roles)
     if "subcontractor" in roles and "lead" not in roles:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from domain.catalogue import CATALOGUE, parse_event
 from domain.errors import InvalidFieldError, LedgerError
@@ -25,37 +24,52 @@ from domain.ledger import Ledger
 from domain.register import ENDED_STATUSES, STATUSES, build_register
 from infra.bootstrap import open_ledger
 from infra.jsonl import count_lines, export_lines, import_events, read_events, write_export
+from infra.progress import bar
 from infra.render import emit_rows
 from infra.store import configured_store, parse_store_url
 
 PROGRESS_THRESHOLD = 2_000
 err_console = Console(stderr=True, soft_wrap=True)
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
-                  help="The Commissioning Ledger: every grant and contract's life as immutable "
-                       "events, and the market views rebuilt from them.")
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="The Commissioning Ledger: every grant and contract's life as immutable "
+    "events, and the market views rebuilt from them.",
+)
 
 
-class Fmt(str, Enum):
+class Fmt(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
 
 
-class Scale(str, Enum):
+class Scale(StrEnum):
     conurbation = "conurbation"
     england = "england"
 
 
 _settings: dict[str, Any] = {}
 
-StoreOpt = Annotated[str | None, typer.Option(
-    "--store", envvar="CLEDGER_STORE", help="sqlite:///path.db (default ./ledger.db) or "
-    "postgresql://user@host:5432/db")]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="a date in the world, YYYY-MM-DD "
-                                             "(default today)")]
-KnownAtOpt = Annotated[str | None, typer.Option(
-    "--known-at", help="what the ledger said at this time (ISO timestamp; no zone means UTC)")]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="CLEDGER_STORE",
+        help="sqlite:///path.db (default ./ledger.db) or postgresql://user@host:5432/db",
+    ),
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="a date in the world, YYYY-MM-DD (default today)")
+]
+KnownAtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--known-at", help="what the ledger said at this time (ISO timestamp; no zone means UTC)"
+    ),
+]
 FmtOpt = Annotated[Fmt, typer.Option("--format", help="table, csv or json")]
 
 
@@ -83,21 +97,19 @@ def parse_known_at(value: str | None) -> dt.datetime | None:
     try:
         when = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidFieldError("--known-at", "an ISO timestamp such as 2014-04-01T12:00:00 "
-                                "(no zone means UTC)", value) from None
+        raise InvalidFieldError(
+            "--known-at", "an ISO timestamp such as 2014-04-01T12:00:00 (no zone means UTC)", value
+        ) from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err_console, transient=True)
 
 
 @app.command()
 def init() -> None:
     """Create the store (import, record and demo also create it when missing)."""
     _ledger()
-    typer.echo(f"ledger ready at {parse_store_url(configured_store(_settings.get('store'))).display}")
+    typer.echo(
+        f"ledger ready at {parse_store_url(configured_store(_settings.get('store'))).display}"
+    )
 
 
 @app.command("import")
@@ -108,17 +120,17 @@ def import_(
     ledger = _ledger()
     total = count_lines(file) if file.exists() else 0
     if total >= PROGRESS_THRESHOLD:
-        with _progress() as bar:
-            reading = bar.add_task("reading", total=total)
-            lines = read_events(file, progress=lambda n: bar.advance(reading, n))
-            checking = bar.add_task("checking rules", total=len(lines))
-            report = import_events(ledger, file, lines,
-                                   progress=lambda n: bar.advance(checking, n))
+        with bar("reading", total) as advance:
+            lines = read_events(file, progress=advance)
+        with bar("checking rules and storing", len(lines)) as advance:
+            report = import_events(ledger, file, lines, progress=advance)
     else:
         lines = read_events(file)
         report = import_events(ledger, file, lines)
-    typer.echo(f"imported {report.recorded} events from {file} "
-               f"({report.already_present} already in the ledger)")
+    typer.echo(
+        f"imported {report.recorded} events from {file} "
+        f"({report.already_present} already in the ledger)"
+    )
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -154,8 +166,9 @@ def event_from_flags(type_: str, args: list[str]) -> dict[str, Any]:
         i += 2
     raw.setdefault("event_id", f"cli-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}")
     raw.setdefault("effective_on", dt.date.today().isoformat())
-    raw.setdefault("recorded_by", os.environ.get("CLEDGER_USER") or os.environ.get("USER") or
-                   "unknown")
+    raw.setdefault(
+        "recorded_by", os.environ.get("CLEDGER_USER") or os.environ.get("USER") or "unknown"
+    )
     if type_ not in CATALOGUE:
         parse_event(raw)  # raises the unknown-type error listing the known types
     return raw
@@ -163,7 +176,9 @@ def event_from_flags(type_: str, args: list[str]) -> dict[str, Any]:
 
 @app.command()
 def export(
-    file: Annotated[Path | None, typer.Argument(help="output file (standard output if none)")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="output file (standard output if none)")
+    ] = None,
 ) -> None:
     """Write every event back in the native format, in recorded order."""
     ledger = _ledger()
@@ -184,21 +199,28 @@ def export(
 def agreements(
     commissioner: Annotated[str | None, typer.Option(help="commissioner id")] = None,
     provider: Annotated[str | None, typer.Option(help="provider id")] = None,
-    category: Annotated[str | None, typer.Option("--category", "--service-category",
-                                                 help="service category slug")] = None,
-    status: Annotated[str | None, typer.Option(
-        help="one of " + ", ".join(STATUSES) + ", or 'ended' or 'open'")] = None,
-    as_of: AsOfOpt = None, known_at: KnownAtOpt = None, fmt: FmtOpt = Fmt.table,
+    category: Annotated[
+        str | None, typer.Option("--category", "--service-category", help="service category slug")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option(help="one of " + ", ".join(STATUSES) + ", or 'ended' or 'open'")
+    ] = None,
+    as_of: AsOfOpt = None,
+    known_at: KnownAtOpt = None,
+    fmt: FmtOpt = Fmt.table,
 ) -> None:
     """List agreements as of a date, as known at a time (ended ones included unless filtered)."""
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     if status is not None and status not in (*STATUSES, "ended", "open"):
-        raise InvalidFieldError("--status", "one of " + ", ".join(STATUSES) + ", ended, open",
-                                status)
+        raise InvalidFieldError(
+            "--status", "one of " + ", ".join(STATUSES) + ", ended, open", status
+        )
     entries = build_register(_ledger().facts(), as_of=day, known_at=known)
     rows = []
     for e in entries:
-        if commissioner and commissioner not in {c["commissioner_id"] for c in e.terms.commissioners}:
+        if commissioner and commissioner not in {
+            c["commissioner_id"] for c in e.terms.commissioners
+        }:
             continue
         if provider and provider not in {p["provider_id"] for p in e.terms.providers}:
             continue
@@ -225,19 +247,25 @@ def history(
     ledger = _ledger()
     found = ledger.agreement(agreement)
     if found is None:
-        raise LedgerError(f"agreement '{agreement}' is not in the ledger; expected an existing "
-                          "agreement_id")
+        raise LedgerError(
+            f"agreement '{agreement}' is not in the ledger; expected an existing agreement_id"
+        )
     rows = []
     for line in agreement_history(list(found.facts)):
         for depth, item in [(0, line)] + [(1, a) for a in line.amendments]:
             ev = item.fact.event
-            rows.append({
-                "event_id": ("  ↳ " if depth else "") + ev.event_id,
-                "type": ev.type, "effective_on": ev.effective_on,
-                "recorded_at": item.fact.recorded_at.isoformat(timespec="seconds"),
-                "recorded_by": ev.recorded_by, "what": item.what, "why": ev.rationale,
-                "source": ev.source,
-            })
+            rows.append(
+                {
+                    "event_id": ("  ↳ " if depth else "") + ev.event_id,
+                    "type": ev.type,
+                    "effective_on": ev.effective_on,
+                    "recorded_at": item.fact.recorded_at.isoformat(timespec="seconds"),
+                    "recorded_by": ev.recorded_by,
+                    "what": item.what,
+                    "why": ev.rationale,
+                    "source": ev.source,
+                }
+            )
     emit_rows(rows, fmt.value, title=f"History of {agreement}")
 
 
@@ -258,8 +286,12 @@ def stats(fmt: FmtOpt = Fmt.table) -> None:
 @app.command()
 def demo(
     seed: Annotated[int, typer.Option(help="generator seed (same seed, same ledger)")] = 2013,
-    scale: Annotated[Scale, typer.Option(help="conurbation (into the store) or england "
-                                              "(a native JSONL file for benchmarks)")] = Scale.conurbation,
+    scale: Annotated[
+        Scale,
+        typer.Option(
+            help="conurbation (into the store) or england (a native JSONL file for benchmarks)"
+        ),
+    ] = Scale.conurbation,
     output: Annotated[Path | None, typer.Option(help="file for --scale england")] = None,
     events: Annotated[int, typer.Option(help="approximate size for --scale england")] = 5_000_000,
 ) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -28,6 +30,19 @@ class ImportRefused(LedgerError):
         super().__init__(f"{where}: {message}; nothing was imported")
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """An import allocates millions of small objects that all live until it ends: the cyclic
+    collector would scan them again and again for nothing (a third of the time, measured)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 @dataclass(frozen=True)
 class ParsedLine:
     line: int
@@ -42,7 +57,7 @@ def read_events(path: Path, *, progress: Progress | None = None) -> list[ParsedL
     except OSError as err:
         raise LedgerError(f"{name}: cannot open ({err.strerror})") from None
     parsed: list[ParsedLine] = []
-    with handle:
+    with handle, paused_gc():
         for number, raw in enumerate(handle, start=1):
             if progress:
                 progress(1)
@@ -51,30 +66,34 @@ def read_events(path: Path, *, progress: Progress | None = None) -> list[ParsedL
             try:
                 obj = orjson.loads(raw)
             except orjson.JSONDecodeError as err:
-                raise ImportRefused(name, number, f"malformed JSON ({err}); expected one JSON "
-                                    "object per line") from None
+                raise ImportRefused(
+                    name, number, f"malformed JSON ({err}); expected one JSON object per line"
+                ) from None
             try:
                 parsed.append(ParsedLine(number, parse_event(obj)))
             except InvalidFieldError as err:
                 event_id = obj.get("event_id") if isinstance(obj, dict) else None
-                raise ImportRefused(name, number, str(err),
-                                    event_id if isinstance(event_id, str) else None) from None
+                raise ImportRefused(
+                    name, number, str(err), event_id if isinstance(event_id, str) else None
+                ) from None
     return parsed
 
 
-def import_events(ledger: Ledger, path: Path, lines: list[ParsedLine], *,
-                  progress: Progress | None = None) -> RecordReport:
+def import_events(
+    ledger: Ledger, path: Path, lines: list[ParsedLine], *, progress: Progress | None = None
+) -> RecordReport:
     """Check every event against the ledger and each other, then store all in one transaction."""
-    uow = ledger.begin()
-    uow.prefetch(p.event for p in lines)
-    for p in lines:
-        try:
-            uow.add(p.event)
-        except LedgerError as err:
-            raise ImportRefused(str(path), p.line, str(err), p.event.event_id) from None
-        if progress:
-            progress(1)
-    return ledger.commit(uow)
+    with paused_gc():
+        uow = ledger.begin()
+        uow.prefetch(p.event for p in lines)
+        for p in lines:
+            try:
+                uow.add(p.event)
+            except LedgerError as err:
+                raise ImportRefused(str(path), p.line, str(err), p.event.event_id) from None
+            if progress:
+                progress(1)
+        return ledger.commit(uow)
 
 
 def count_lines(path: Path) -> int:

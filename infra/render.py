@@ -15,8 +15,13 @@ from rich.table import Table
 FORMATS = ("table", "csv", "json")
 
 
-def emit_rows(rows: Sequence[dict[str, Any]], fmt: str, *, title: str = "",
-              columns: Sequence[str] | None = None) -> None:
+def emit_rows(
+    rows: Sequence[dict[str, Any]],
+    fmt: str,
+    *,
+    title: str = "",
+    columns: Sequence[str] | None = None,
+) -> None:
     columns = list(columns or (rows[0].keys() if rows else []))
     if fmt == "json":
         sys.stdout.buffer.write(orjson.dumps(list(rows), option=orjson.OPT_INDENT_2) + b"\n")
@@ -30,8 +35,7 @@ def emit_rows(rows: Sequence[dict[str, Any]], fmt: str, *, title: str = "",
         for col in columns:
             table.add_column(col, overflow="fold")
         for row in rows:
-            table.add_row(*["" if row.get(c) is None else escape(str(row.get(c)))
-                            for c in columns])
+            table.add_row(*["" if row.get(c) is None else escape(str(row.get(c))) for c in columns])
         console = Console()
         if not console.is_terminal:
             console = Console(width=200)

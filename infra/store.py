@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -50,20 +50,27 @@ def parse_store_url(url: str) -> StoreURL:
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative.db and sqlite:////abs/path.db, as SQLAlchemy writes them
-        path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
+        path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
         if not path:
             raise StoreError(f"store '{url}' names no file; expected sqlite:///path/ledger.db")
         return StoreURL("sqlite", path=path)
     if parsed.scheme in ("postgresql", "postgres"):
         dbname = parsed.path.lstrip("/")
         if not dbname:
-            raise StoreError(f"store '{url}' names no database; expected "
-                             "postgresql://user@127.0.0.1:5432/dbname")
-        return StoreURL("postgresql", host=parsed.hostname or "127.0.0.1",
-                        port=parsed.port or 5432, user=unquote(parsed.username or "postgres"),
-                        password=unquote(parsed.password or ""), dbname=dbname)
-    raise StoreError(f"store '{url}' has scheme '{parsed.scheme}'; expected sqlite:/// or "
-                     "postgresql://")
+            raise StoreError(
+                f"store '{url}' names no database; expected postgresql://user@127.0.0.1:5432/dbname"
+            )
+        return StoreURL(
+            "postgresql",
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 5432,
+            user=unquote(parsed.username or "postgres"),
+            password=unquote(parsed.password or ""),
+            dbname=dbname,
+        )
+    raise StoreError(
+        f"store '{url}' has scheme '{parsed.scheme}'; expected sqlite:/// or postgresql://"
+    )
 
 
 def persistence_env(store: StoreURL) -> dict[str, str]:
@@ -96,16 +103,22 @@ def ensure_store(store: StoreURL) -> None:
     import psycopg
 
     try:
-        with psycopg.connect(host=store.host, port=store.port, user=store.user,
-                             password=store.password or None, dbname="postgres",
-                             autocommit=True, connect_timeout=10) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  (store.dbname,)).fetchone()
+        with psycopg.connect(
+            host=store.host,
+            port=store.port,
+            user=store.user,
+            password=store.password or None,
+            dbname="postgres",
+            autocommit=True,
+            connect_timeout=10,
+        ) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (store.dbname,)
+            ).fetchone()
             if not exists:
-                try:
+                # another writer may have created it a moment ago
+                with suppress(psycopg.errors.DuplicateDatabase):
                     conn.execute(f'CREATE DATABASE "{store.dbname}"')
-                except psycopg.errors.DuplicateDatabase:
-                    pass  # another writer created it a moment ago
     except psycopg.Error as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise StoreError(f"cannot reach PostgreSQL store {store.display}: {first}") from None
@@ -126,9 +139,15 @@ def schema_lock(store: StoreURL) -> Iterator[None]:
         return
     import psycopg
 
-    with psycopg.connect(host=store.host, port=store.port, user=store.user,
-                         password=store.password or None, dbname=store.dbname,
-                         autocommit=True, connect_timeout=10) as conn:
+    with psycopg.connect(
+        host=store.host,
+        port=store.port,
+        user=store.user,
+        password=store.password or None,
+        dbname=store.dbname,
+        autocommit=True,
+        connect_timeout=10,
+    ) as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext('cledger-schema'))")
         try:
             yield

@@ -22,8 +22,14 @@ PG_USER = os.environ.get("CLEDGER_TEST_PGUSER", "postgres")
 
 
 def _admin() -> psycopg.Connection:
-    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres",
-                           autocommit=True, connect_timeout=5)
+    return psycopg.connect(
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=5,
+    )
 
 
 @pytest.fixture

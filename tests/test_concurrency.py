@@ -14,16 +14,29 @@ from infra.bootstrap import open_ledger
 from tests.builders import award, basics, ev
 
 
-def test_second_writer_gets_a_conflict_naming_the_agreement(ledger: Ledger,
-                                                            store_url: str) -> None:
+def test_second_writer_gets_a_conflict_naming_the_agreement(ledger: Ledger, store_url: str) -> None:
     ledger.record([*basics(), award("g-1")])
     first, second = open_ledger(store_url), open_ledger(store_url)
     a = first.begin()
-    a.add(ev("Extended", "2007-03-01", agreement_id="g-1", new_end="2007-06-30",
-             rationale="first writer"))
+    a.add(
+        ev(
+            "Extended",
+            "2007-03-01",
+            agreement_id="g-1",
+            new_end="2007-06-30",
+            rationale="first writer",
+        )
+    )
     b = second.begin()
-    b.add(ev("Varied", "2007-01-01", agreement_id="g-1", annual_value="50000.00",
-             event_id="second-writer"))
+    b.add(
+        ev(
+            "Varied",
+            "2007-01-01",
+            agreement_id="g-1",
+            annual_value="50000.00",
+            event_id="second-writer",
+        )
+    )
     first.commit(a)
     with pytest.raises(ConcurrentChangeError) as caught:
         second.commit(b)
@@ -31,8 +44,17 @@ def test_second_writer_gets_a_conflict_naming_the_agreement(ledger: Ledger,
     # nothing lost: the first is stored whole, the second not at all and can be retried
     terms = ledger.agreement("g-1").terms()
     assert terms.end == "2007-06-30" and terms.annual_value_on("2007-02-01") == "40000.00"
-    second.record([ev("Varied", "2007-01-01", agreement_id="g-1", annual_value="50000.00",
-                      event_id="second-writer")])
+    second.record(
+        [
+            ev(
+                "Varied",
+                "2007-01-01",
+                agreement_id="g-1",
+                annual_value="50000.00",
+                event_id="second-writer",
+            )
+        ]
+    )
     assert ledger.agreement("g-1").terms().annual_value_on("2007-02-01") == "50000.00"
 
 
@@ -49,8 +71,9 @@ def test_two_writers_of_one_event_id(ledger: Ledger, store_url: str) -> None:
     assert ledger.agreement("g-2") is None
 
 
-def _extend_repeatedly(url: str, writer: int, rounds: int, queue: multiprocessing.Queue,
-                       ready: multiprocessing.Barrier) -> None:
+def _extend_repeatedly(
+    url: str, writer: int, rounds: int, queue: multiprocessing.Queue, ready: multiprocessing.Barrier
+) -> None:
     try:
         ledger = open_ledger(url)
         ready.wait(timeout=60)  # both writers start together
@@ -66,9 +89,18 @@ def _extend(ledger: Ledger, writer: int, rounds: int) -> tuple[list[str], int, l
         end = dt.date.fromisoformat(ledger.agreement("g-1").terms().end)
         event_id = f"w{writer}-{i}"
         try:
-            ledger.record([ev("Extended", "2007-03-01", agreement_id="g-1",
-                              new_end=(end + dt.timedelta(days=1)).isoformat(),
-                              rationale=f"writer {writer}", event_id=event_id)])
+            ledger.record(
+                [
+                    ev(
+                        "Extended",
+                        "2007-03-01",
+                        agreement_id="g-1",
+                        new_end=(end + dt.timedelta(days=1)).isoformat(),
+                        rationale=f"writer {writer}",
+                        event_id=event_id,
+                    )
+                ]
+            )
             stored.append(event_id)
         except ConcurrentChangeError:
             conflicts += 1
@@ -80,13 +112,14 @@ def _extend(ledger: Ledger, writer: int, rounds: int) -> tuple[list[str], int, l
 
 
 @pytest.mark.slow
-def test_two_processes_extending_one_agreement_lose_nothing(ledger: Ledger,
-                                                            store_url: str) -> None:
+def test_two_processes_extending_one_agreement_lose_nothing(ledger: Ledger, store_url: str) -> None:
     ledger.record([*basics(), award("g-1", end="2007-03-31")])
     ctx = multiprocessing.get_context("spawn")
     queue, ready = ctx.Queue(), ctx.Barrier(2)
-    workers = [ctx.Process(target=_extend_repeatedly, args=(store_url, w, 40, queue, ready))
-               for w in (1, 2)]
+    workers = [
+        ctx.Process(target=_extend_repeatedly, args=(store_url, w, 40, queue, ready))
+        for w in (1, 2)
+    ]
     for w in workers:
         w.start()
     results = [queue.get(timeout=120) for _ in workers]

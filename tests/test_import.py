@@ -27,11 +27,25 @@ def big_file(n_agreements: int) -> list[dict]:
         aid = f"g-{i}"
         records.append(award(aid, "2006-04-01", event_id=f"{aid}-aw").to_record())
         for year, eid in ((2007, "r1"), (2008, "r2")):
-            records.append(ev("RolledOver", f"{year}-03-01", agreement_id=aid,
-                              new_end=f"{year + 1}-03-31", rationale="performing",
-                              event_id=f"{aid}-{eid}").to_record())
-        records.append(ev("Varied", "2008-06-01", agreement_id=aid, annual_value="41000.00",
-                          event_id=f"{aid}-v").to_record())
+            records.append(
+                ev(
+                    "RolledOver",
+                    f"{year}-03-01",
+                    agreement_id=aid,
+                    new_end=f"{year + 1}-03-31",
+                    rationale="performing",
+                    event_id=f"{aid}-{eid}",
+                ).to_record()
+            )
+        records.append(
+            ev(
+                "Varied",
+                "2008-06-01",
+                agreement_id=aid,
+                annual_value="41000.00",
+                event_id=f"{aid}-v",
+            ).to_record()
+        )
     return records
 
 
@@ -50,14 +64,23 @@ def test_import_twice_counts_each_event_once(ledger: Ledger, tmp_path: Path) -> 
 
 
 def test_bad_record_near_the_end_of_a_large_file_leaves_the_store_unchanged(
-        ledger: Ledger, tmp_path: Path) -> None:
+    ledger: Ledger, tmp_path: Path
+) -> None:
     ledger.record(basics())
     before = stored_rows(ledger)
     records = big_file(1500)[2:]  # 6,000 events
     # a rule broken on the second to last line: an extension that moves the end earlier
-    records.insert(len(records) - 1, ev("Extended", "2009-01-01", agreement_id="g-1499",
-                                        new_end="2008-01-01", rationale="x",
-                                        event_id="bad").to_record())
+    records.insert(
+        len(records) - 1,
+        ev(
+            "Extended",
+            "2009-01-01",
+            agreement_id="g-1499",
+            new_end="2008-01-01",
+            rationale="x",
+            event_id="bad",
+        ).to_record(),
+    )
     path = write(tmp_path / "big.jsonl", records)
     with pytest.raises(ImportRefused) as caught:
         do_import(ledger, path)
@@ -68,20 +91,31 @@ def test_bad_record_near_the_end_of_a_large_file_leaves_the_store_unchanged(
     assert ledger.agreement("g-0") is None
 
 
-@pytest.mark.parametrize("line,fragments", [
-    (b'{"event_id": "x1", "type": "RolledOver",', ["malformed JSON"]),
-    (b'{"event_id": "x1", "type": "Promoted", "effective_on": "2006-01-01"}',
-     ["field 'type' is 'Promoted'", "expected one of"]),
-    (b'{"event_id": "x1", "type": "Extended", "effective_on": "2006-01-01", '
-     b'"recorded_by": "me", "rationale": "r", "agreement_id": "g-1"}',
-     ["field 'new_end' is missing", "expected a date"]),
-    (b'{"event_id": "x1", "type": "Extended", "effective_on": "01/02/2006", '
-     b'"recorded_by": "me", "rationale": "r", "agreement_id": "g-1", "new_end": "2007-01-01"}',
-     ["field 'effective_on' is '01/02/2006'", "expected a date YYYY-MM-DD"]),
-    (b'[1, 2]', ["expected a JSON object"]),
-])
-def test_errors_name_file_line_and_field(ledger: Ledger, tmp_path: Path, line: bytes,
-                                         fragments: list[str]) -> None:
+@pytest.mark.parametrize(
+    "line,fragments",
+    [
+        (b'{"event_id": "x1", "type": "RolledOver",', ["malformed JSON"]),
+        (
+            b'{"event_id": "x1", "type": "Promoted", "effective_on": "2006-01-01"}',
+            ["field 'type' is 'Promoted'", "expected one of"],
+        ),
+        (
+            b'{"event_id": "x1", "type": "Extended", "effective_on": "2006-01-01", '
+            b'"recorded_by": "me", "rationale": "r", "agreement_id": "g-1"}',
+            ["field 'new_end' is missing", "expected a date"],
+        ),
+        (
+            b'{"event_id": "x1", "type": "Extended", "effective_on": "01/02/2006", '
+            b'"recorded_by": "me", "rationale": "r", "agreement_id": "g-1", '
+            b'"new_end": "2007-01-01"}',
+            ["field 'effective_on' is '01/02/2006'", "expected a date YYYY-MM-DD"],
+        ),
+        (b"[1, 2]", ["expected a JSON object"]),
+    ],
+)
+def test_errors_name_file_line_and_field(
+    ledger: Ledger, tmp_path: Path, line: bytes, fragments: list[str]
+) -> None:
     path = tmp_path / "bad.jsonl"
     good = b"".join(orjson.dumps(e.to_record()) + b"\n" for e in basics())
     path.write_bytes(good + line + b"\n")
@@ -94,15 +128,30 @@ def test_errors_name_file_line_and_field(ledger: Ledger, tmp_path: Path, line: b
     assert stored_rows(ledger) == 0
 
 
-def test_export_import_export_is_identical(ledger: Ledger, tmp_path: Path,
-                                           store_url: str) -> None:
+def test_export_import_export_is_identical(ledger: Ledger, tmp_path: Path, store_url: str) -> None:
     from infra.bootstrap import open_ledger
 
     records = big_file(20)
-    records.append(ev("Corrected", "2009-01-01", corrects="g-3-v",
-                      fields={"annual_value": "42000.00"}, event_id="fix").to_record())
-    records.append(ev("HandedOver", "2009-02-01", portfolio_of="j.smith", from_lead="j.smith",
-                      to_lead="a.jones", rationale="left", notes="all of them").to_record())
+    records.append(
+        ev(
+            "Corrected",
+            "2009-01-01",
+            corrects="g-3-v",
+            fields={"annual_value": "42000.00"},
+            event_id="fix",
+        ).to_record()
+    )
+    records.append(
+        ev(
+            "HandedOver",
+            "2009-02-01",
+            portfolio_of="j.smith",
+            from_lead="j.smith",
+            to_lead="a.jones",
+            rationale="left",
+            notes="all of them",
+        ).to_record()
+    )
     do_import(ledger, write(tmp_path / "in.jsonl", records))
     first = b"".join(export_lines(ledger))
     path = tmp_path / "export.jsonl"

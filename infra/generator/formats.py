@@ -22,7 +22,7 @@ def money(value: Decimal) -> str:
 
 
 def rounded(value: float | Decimal, step: int) -> Decimal:
-    """A plausible budget line: `value` rounded to a multiple of `step` pounds (at least one step)."""
+    """A plausible budget: `value` rounded to a multiple of `step` pounds (at least one step)."""
     steps = int((Decimal(str(value)) / step).quantize(ONE, rounding=ROUND_HALF_UP))
     return Decimal(max(steps, 1) * step)
 

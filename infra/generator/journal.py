@@ -33,8 +33,9 @@ class GeneratedEvent:
 class Journal:
     """Collects records; `events()` returns them in recording order."""
 
-    def __init__(self, rng: random.Random, *, prefix: str, opened: dt.datetime,
-                 closes: dt.datetime):
+    def __init__(
+        self, rng: random.Random, *, prefix: str, opened: dt.datetime, closes: dt.datetime
+    ):
         self._rng = rng
         self._prefix = prefix
         self._opened = opened
@@ -48,22 +49,37 @@ class Journal:
         when = dt.datetime.combine(day + dt.timedelta(days=lag), dt.time(0), dt.UTC)
         when += dt.timedelta(seconds=self._rng.randint(8 * 3600, 17 * 3600 + 1800))
         if when < self._opened:  # history older than the ledger was typed in when it opened
-            when = self._opened + dt.timedelta(days=self._rng.randint(0, 20),
-                                               seconds=self._rng.randint(0, 8 * 3600))
+            when = self._opened + dt.timedelta(
+                days=self._rng.randint(0, 20), seconds=self._rng.randint(0, 8 * 3600)
+            )
         return min(when, self._closes)
 
-    def write(self, type_: str, day: dt.date, by: str, fields: dict[str, Any], *,
-              rationale: str | None = None, source: str | None = None,
-              after: Iterable[str] = (), touch: Iterable[str] = (),
-              at: dt.datetime | None = None, lag_days: int | None = None) -> str:
+    def write(
+        self,
+        type_: str,
+        day: dt.date,
+        by: str,
+        fields: dict[str, Any],
+        *,
+        rationale: str | None = None,
+        source: str | None = None,
+        after: Iterable[str] = (),
+        touch: Iterable[str] = (),
+        at: dt.datetime | None = None,
+        lag_days: int | None = None,
+    ) -> str:
         """Add one record effective on `day`; return its event_id.
 
         `after` names subjects (``"p:mind"``, ``"a:KCC-2006-001"``, ``"l:lead"``) whose last
         record must be stored first; `touch` names the subjects this record updates.
         """
         event_id = f"{self._prefix}{len(self._rows) + 1:06d}"
-        record: dict[str, Any] = {"event_id": event_id, "type": type_,
-                                  "effective_on": day.isoformat(), "recorded_by": by}
+        record: dict[str, Any] = {
+            "event_id": event_id,
+            "type": type_,
+            "effective_on": day.isoformat(),
+            "recorded_by": by,
+        }
         if rationale is not None:
             record["rationale"] = rationale
         if source is not None:
@@ -80,13 +96,19 @@ class Journal:
         self._rows.append((when, len(self._rows), record))
         return event_id
 
+    def records(self) -> list[dict[str, Any]]:
+        """The records written so far, in the order they were written."""
+        return [record for _, _, record in self._rows]
+
     def last_recorded(self, key: str) -> dt.datetime | None:
         return self._last.get(key)
 
     def events(self) -> list[GeneratedEvent]:
         """Every record in recording order (ties kept in the order they were written)."""
-        return [GeneratedEvent(when, record) for when, _, record in sorted(self._rows,
-                                                                           key=lambda r: r[:2])]
+        return [
+            GeneratedEvent(when, record)
+            for when, _, record in sorted(self._rows, key=lambda r: r[:2])
+        ]
 
     def __len__(self) -> int:
         return len(self._rows)

@@ -73,6 +73,10 @@ def decide(w: World, day: dt.date, aid: str, token: int) -> None:
         deal.fate = "decommissioning"
         reason = texts.say(w.rng, texts.DECOMMISSION) + f" (decision of {day.isoformat()})"
         w.at(max(deal.end + DAY, day + DAY), end_by, aid, "Decommissioned", reason, priority=1)
+        if deal.kind == "grant" and era(day) == "austerity" and w.rng.random() < 0.5:
+            from infra.generator import market
+
+            market.replacement(w, day, deal)
         return
     schedule(w, deal, day)
 
@@ -92,21 +96,46 @@ def _choose(w: World, day: dt.date, deal: Deal) -> str:
         options = {"extend": more, "expire": 1 - more}
     elif deal.style == "grant":
         options = {
-            "growth": {"roll": 0.87, "extend": 0.03, "reprocure": 0.03, "expire": 0.03,
-                       "decommission": 0.04},
-            "austerity": {"roll": 0.5, "extend": 0.08, "reprocure": 0.22, "expire": 0.05,
-                          "decommission": 0.15},
-            "recent": {"roll": 0.74, "extend": 0.05, "reprocure": 0.1, "expire": 0.04,
-                       "decommission": 0.07},
+            "growth": {
+                "roll": 0.87,
+                "extend": 0.03,
+                "reprocure": 0.03,
+                "expire": 0.03,
+                "decommission": 0.04,
+            },
+            "austerity": {
+                "roll": 0.5,
+                "extend": 0.08,
+                "reprocure": 0.22,
+                "expire": 0.05,
+                "decommission": 0.15,
+            },
+            "recent": {
+                "roll": 0.74,
+                "extend": 0.05,
+                "reprocure": 0.1,
+                "expire": 0.04,
+                "decommission": 0.07,
+            },
         }[e]
         if reform:
             options = {**options, "extend": options["extend"] + 0.3}
     else:
-        options = {"roll": 0.3, "extend": 0.22, "reprocure": 0.33, "expire": 0.08,
-                   "decommission": 0.07}
+        options = {
+            "roll": 0.3,
+            "extend": 0.22,
+            "reprocure": 0.33,
+            "expire": 0.08,
+            "decommission": 0.07,
+        }
         if reform:
-            options = {"roll": 0.12, "extend": 0.7, "reprocure": 0.1, "expire": 0.04,
-                       "decommission": 0.04}
+            options = {
+                "roll": 0.12,
+                "extend": 0.7,
+                "reprocure": 0.1,
+                "expire": 0.04,
+                "decommission": 0.04,
+            }
     names = list(options)
     return rng.choices(names, weights=[options[n] for n in names])[0]
 
@@ -118,11 +147,9 @@ def _new_value(w: World, day: dt.date, deal: Deal) -> tuple[Decimal, str]:
         pct = rng.uniform(0.0, 1.5) if e == "austerity" else rng.uniform(1.0, 4.0)
         return _scaled(deal.value, 1 + pct / 100), texts.say(rng, texts.ROLLOVER_UPLIFT)
     if e == "austerity" and r < 0.4:
-        return (_scaled(deal.value, rng.uniform(0.8, 0.95)),
-                texts.say(rng, texts.ROLLOVER_CUT))
+        return (_scaled(deal.value, rng.uniform(0.8, 0.95)), texts.say(rng, texts.ROLLOVER_CUT))
     if r > 0.75:
-        return (_scaled(deal.value, rng.uniform(1.02, 1.08)),
-                texts.say(rng, texts.ROLLOVER_UPLIFT))
+        return (_scaled(deal.value, rng.uniform(1.02, 1.08)), texts.say(rng, texts.ROLLOVER_UPLIFT))
     return deal.value, texts.say(rng, texts.ROLLOVER)
 
 
@@ -165,9 +192,16 @@ def _reprocure(w: World, day: dt.date, deal: Deal) -> bool:
     successor, retained = market.successor(w, day, deal)
     if successor is None:
         return False
-    desk.reprocure(w, day, deal, successor, retained,
-                   rationale="re-procured by competitive tender" if retained else
-                   "re-procured by competitive tender; incumbent unsuccessful")
+    desk.reprocure(
+        w,
+        day,
+        deal,
+        successor,
+        retained,
+        rationale="re-procured by competitive tender"
+        if retained
+        else "re-procured by competitive tender; incumbent unsuccessful",
+    )
     deal.fate = "expiring"
     w.at(max(deal.end + DAY, day + DAY), expire, deal.id, priority=1)
     schedule(w, successor, day)
@@ -192,17 +226,41 @@ def midterm(w: World, day: dt.date, aid: str) -> None:
     if not deal.open or day > deal.end or day < deal.start:
         return
     rng = w.rng
+    if era(day) == "austerity" and deal.style in ("contract", "grant") and rng.random() < 0.08:
+        deal.fate = "decommissioning"
+        stop = add_months(day.replace(day=1), 2)
+        if stop <= deal.end:
+            w.at(
+                stop,
+                end_by,
+                aid,
+                "Decommissioned",
+                "in-year budget reduction: service "
+                f"decommissioned from {stop.isoformat()} (decision of {day.isoformat()})",
+                priority=1,
+            )
+            return
+        deal.fate = None
     if deal.style in ("contract", "grant") and rng.random() < 0.08:
         deal.fate = "terminated"
         desk.finish(w, day, deal, "Terminated", texts.say(rng, texts.TERMINATION))
         return
     r = rng.random()
     if r < 0.2:
-        desk.vary(w, day, deal, scope=rng.choice((
-            "service extended to cover 18-25 year olds",
-            "outcomes framework replaced by the social inclusion outcomes framework",
-            "weekend opening added", "referral criteria widened to self-referral",
-            "monitoring moved from quarterly to six-monthly returns")))
+        desk.vary(
+            w,
+            day,
+            deal,
+            scope=rng.choice(
+                (
+                    "service extended to cover 18-25 year olds",
+                    "outcomes framework replaced by the social inclusion outcomes framework",
+                    "weekend opening added",
+                    "referral criteria widened to self-referral",
+                    "monitoring moved from quarterly to six-monthly returns",
+                )
+            ),
+        )
         return
     first_of_month = add_months(day.replace(day=1), 1)
     applies = first_of_month if first_of_month <= deal.end else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import random
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -70,10 +71,22 @@ REMITS: dict[str, tuple[Line, ...]] = {
 
 BAND_CAP = {"micro": 9_500, "small": 95_000, "medium": 950_000, "large": 6_000_000}
 BAND_FLOOR = {"large": 60_000, "major": 150_000}
-TENDER_WEIGHT = {"micro": 0.6, "small": 1.2, "medium": 2.0, "large": 3.0, "major": 3.2,
-                 "unknown": 0.8}
-GRANT_WEIGHT = {"micro": 2.0, "small": 2.5, "medium": 1.6, "large": 0.8, "major": 0.5,
-                "unknown": 1.0}
+TENDER_WEIGHT = {
+    "micro": 0.6,
+    "small": 1.2,
+    "medium": 2.0,
+    "large": 3.0,
+    "major": 3.2,
+    "unknown": 0.8,
+}
+GRANT_WEIGHT = {
+    "micro": 2.0,
+    "small": 2.5,
+    "medium": 1.6,
+    "large": 0.8,
+    "major": 0.5,
+    "unknown": 1.0,
+}
 NHS_ONLY = ("acute_inpatient", "community_mental_health", "early_intervention_psychosis")
 
 
@@ -97,11 +110,8 @@ def _plan_year(w: World, day: dt.date, year: int) -> None:
             w.at(when, new_award, key, priority=6)
 
 
-def _poisson(rng: object, mean: float) -> int:
+def _poisson(rng: random.Random, mean: float) -> int:
     """Knuth's method with the world's random source (reproducible)."""
-    import random
-
-    assert isinstance(rng, random.Random)
     limit, k, p = math.exp(-mean), 0, 1.0
     while True:
         p *= rng.random()
@@ -134,13 +144,28 @@ def new_award(w: World, day: dt.date, team_key: str) -> None:
     stream = line.stream if era != "growth" or line.stream != "public_health" else "nhs"
     if day < D(2009, 4, 1) and rng.random() < 0.05:
         stream = "unknown"
-    deal = desk.award(w, day, team=team_key, category=line.category,
-                      title=texts.title(rng, line.category, team.area if team.area != "all"
-                                        else rng.choice(("kelham", "brayford", "stanmoor"))),
-                      kind=kind, route=route, stream=stream,
-                      providers=desk.sole(provider.id), start=start, end=end,
-                      value=value_for(w, line, provider), style=style, lead=lead,
-                      rationale=rationale, source=source)
+    deal = desk.award(
+        w,
+        day,
+        team=team_key,
+        category=line.category,
+        title=texts.title(
+            rng,
+            line.category,
+            team.area if team.area != "all" else rng.choice(("kelham", "brayford", "stanmoor")),
+        ),
+        kind=kind,
+        route=route,
+        stream=stream,
+        providers=desk.sole(provider.id),
+        start=start,
+        end=end,
+        value=value_for(w, line, provider),
+        style=style,
+        lead=lead,
+        rationale=rationale,
+        source=source,
+    )
     lifecycle.schedule(w, deal, day)
 
 
@@ -155,13 +180,17 @@ def _instrument(w: World, day: dt.date, remit: str, line: Line) -> tuple[str, st
     if remit == "nhs_mh":
         grant_share /= 3
     if rng.random() < grant_share:
-        route = rng.choices(("grant_round", "direct_award", "unknown"),
-                            weights=(0.78, 0.14, 0.08 if era == "growth" else 0.0))[0]
+        route = rng.choices(
+            ("grant_round", "direct_award", "unknown"),
+            weights=(0.78, 0.14, 0.08 if era == "growth" else 0.0),
+        )[0]
         return "grant", route, "grant"
     if rng.random() < 0.06:
         return "sla", "direct_award", "sla"
-    route = rng.choices(("competitive_tender", "direct_award", "framework", "unknown"),
-                        weights=(0.64, 0.26, 0.06, 0.04 if era == "growth" else 0.0))[0]
+    route = rng.choices(
+        ("competitive_tender", "direct_award", "framework", "unknown"),
+        weights=(0.64, 0.26, 0.06, 0.04 if era == "growth" else 0.0),
+    )[0]
     kind = "framework_call_off" if route == "framework" else "contract"
     return kind, route, "contract"
 
@@ -208,8 +237,11 @@ def successor(w: World, day: dt.date, deal: Deal) -> tuple[Deal | None, bool]:
     keep = {"micro": 0.3, "small": 0.38, "medium": 0.5, "large": 0.65, "major": 0.7}
     retained = incumbent.active(day) and rng.random() < keep.get(incumbent.band, 0.5)
     if not retained:
-        pool = [p for p in w.candidates(deal.category, team.area, day)
-                if p.id != incumbent.id and (deal.category not in NHS_ONLY or p.sector == "nhs")]
+        pool = [
+            p
+            for p in w.candidates(deal.category, team.area, day)
+            if p.id != incumbent.id and (deal.category not in NHS_ONLY or p.sector == "nhs")
+        ]
         if not pool:
             retained = incumbent.active(day)
             if not retained:
@@ -224,9 +256,81 @@ def successor(w: World, day: dt.date, deal: Deal) -> tuple[Deal | None, bool]:
         value = min(value, Decimal(BAND_CAP[incumbent.band]))
     route = "competitive_tender" if deal.kind != "grant" or rng.random() < 0.8 else "grant_round"
     kind = "contract" if route == "competitive_tender" else "grant"
-    new = desk.award(w, day, team=deal.team, category=deal.category, title=deal.title,
-                     kind=kind, route=route, stream=deal.stream,
-                     providers=desk.sole(incumbent.id), start=start, end=end, value=value,
-                     style="contract" if kind == "contract" else "grant",
-                     commissioners=list(deal.commissioners), source=_source(w, day, route))
+    new = desk.award(
+        w,
+        day,
+        team=deal.team,
+        category=deal.category,
+        title=deal.title,
+        kind=kind,
+        route=route,
+        stream=deal.stream,
+        providers=desk.sole(incumbent.id),
+        start=start,
+        end=end,
+        value=value,
+        style="contract" if kind == "contract" else "grant",
+        commissioners=list(deal.commissioners),
+        source=_source(w, day, route),
+    )
     return new, retained
+
+
+def replacement(w: World, day: dt.date, grant: Deal) -> None:
+    """A decommissioned grant replaced by a tendered contract (no formal link: the lineage is
+    lost, as it was in practice)."""
+    rng = w.rng
+    team = w.teams[grant.team]
+    when = day + dt.timedelta(days=rng.randint(40, 150))
+    if when > w.last_day:
+        return
+    pool = w.candidates(grant.category, team.area, when)
+    if not pool:
+        return
+    provider = rng.choices(pool, weights=[TENDER_WEIGHT.get(p.band, 1.0) for p in pool])[0]
+    start = max(grant.end + DAY, next_month_start(when, 2))
+    factor = rng.uniform(0.7, 1.1)
+    value = rounded(float(grant.value) * factor, step_for(float(grant.value) * factor))
+    if provider.band in BAND_CAP:
+        value = min(value, Decimal(BAND_CAP[provider.band]))
+    w.at(when, _replace, grant.id, provider.id, start, value, priority=6)
+
+
+def _replace(
+    w: World, day: dt.date, grant_id: str, provider_id: str, start: dt.date, value: Decimal
+) -> None:
+    grant = w.deals[grant_id]
+    team = w.teams[grant.team]
+    if not team.active(day) or not w.providers[provider_id].active(day):
+        return
+    deal = desk.award(
+        w,
+        day,
+        team=grant.team,
+        category=grant.category,
+        title=grant.title.replace(" - ", " (tendered) - ", 1),
+        kind="contract",
+        route="competitive_tender",
+        stream=grant.stream,
+        providers=desk.sole(provider_id),
+        start=start,
+        end=term_end(start, 36),
+        value=value,
+        style="contract",
+        source=f"Tender replacing decommissioned grant {grant_id}",
+    )
+    lifecycle.schedule(w, deal, day)
+
+
+def legacy(w: World, day: dt.date) -> None:
+    """What was already running when the ledger opened: the 2005/06 grant round and contracts
+    let in 2002-2004, typed in during the ledger's first weeks."""
+    rng = w.rng
+    for key, team in w.teams.items():
+        if not team.active(day) or team.remit == "specialised":
+            continue
+        if team.remit in ("council_mh", "carers"):
+            for _ in range(round(team.rate * 1.8)):
+                new_award(w, between(rng, D(2005, 1, 17), D(2005, 3, 18)), key)
+        for _ in range(round(team.rate * 0.9)):
+            new_award(w, between(rng, D(2002, 6, 1), D(2005, 2, 28)), key)

@@ -40,8 +40,9 @@ def _rename(w: World, day: dt.date, cid: str, name: str) -> None:
     orgs.rename_commissioner(w, day, cid, name, source="Board minutes")
 
 
-def replace_commissioner(shares: list[tuple[str, Decimal]], old: str,
-                         new: list[tuple[str, Decimal]]) -> list[tuple[str, Decimal]]:
+def replace_commissioner(
+    shares: list[tuple[str, Decimal]], old: str, new: list[tuple[str, Decimal]]
+) -> list[tuple[str, Decimal]]:
     """`old`'s share passes to `new` (fractions of it), merging with commissioners present."""
     out: dict[str, Decimal] = {}
     for cid, share in shares:
@@ -53,23 +54,33 @@ def replace_commissioner(shares: list[tuple[str, Decimal]], old: str,
     return list(out.items())
 
 
-def move(w: World, day: dt.date, old: str, route: Route, *, why: str,
-         adrift: float = 0.0) -> list[Deal]:
+def move(
+    w: World, day: dt.date, old: str, route: Route, *, why: str, adrift: float = 0.0
+) -> list[Deal]:
     """Move every live agreement of commissioner `old` as `route` says; some are left adrift."""
     moved = []
     for deal in list(w.deals.values()):
         if deal.ended or deal.adrift or old not in [c for c, _ in deal.commissioners]:
             continue
         target = route(deal)
-        if target is None or (deal.style != "block" and w.rng.random() < adrift):
+        if target is None or (
+            deal.style in ("grant", "contract", "spot", "sla") and w.rng.random() < adrift
+        ):
             deal.adrift = True
             continue
         team, fractions = target
         shares = replace_commissioner(deal.commissioners, old, fractions)
-        desk.restructure(w, day, deal, "moved_commissioner", [],
-                         commissioner_id=shares[0][0] if len(shares) == 1 else None,
-                         commissioners=shares if len(shares) > 1 else None, rationale=why,
-                         by=w.teams[team].lead)
+        desk.restructure(
+            w,
+            day,
+            deal,
+            "moved_commissioner",
+            [],
+            commissioner_id=shares[0][0] if len(shares) == 1 else None,
+            commissioners=shares if len(shares) > 1 else None,
+            rationale=why,
+            by=w.teams[team].lead,
+        )
         if w.teams[deal.team].commissioner_id == old:
             deal.team = team
         moved.append(deal)
@@ -84,30 +95,59 @@ def hand_on(w: World, day: dt.date, deals: list[Deal], *, notes: str) -> None:
         if deal.holder and target and deal.holder != target:
             groups.setdefault((deal.holder, deal.team), []).append(deal.id)
     for (holder, team), ids in groups.items():
-        desk.hand_over(w, day, holder, w.teams[team].lead or "", agreements=ids,
-                       rationale=texts.say(w.rng, texts.HANDOVER_REFORM), notes=notes,
-                       to_commissioner=w.teams[team].commissioner_id)
+        desk.hand_over(
+            w,
+            day,
+            holder,
+            w.teams[team].lead or "",
+            agreements=ids,
+            rationale=texts.say(w.rng, texts.HANDOVER_REFORM),
+            notes=notes,
+            to_commissioner=w.teams[team].commissioner_id,
+        )
 
 
-def portfolio(w: World, day: dt.date, old_team: str, new_team: str, *, notes: str,
-              from_active: bool = False) -> None:
+def portfolio(
+    w: World, day: dt.date, old_team: str, new_team: str, *, notes: str, from_active: bool = False
+) -> None:
     """The old team's lead hands the whole portfolio to the new team's lead."""
     old, new = w.teams[old_team], w.teams[new_team]
     if old.lead and new.lead and old.lead != new.lead:
-        desk.hand_over(w, day, old.lead, new.lead, rationale=texts.say(w.rng,
-                       texts.HANDOVER_REFORM), notes=notes,
-                       from_commissioner=old.commissioner_id if from_active else None,
-                       to_commissioner=new.commissioner_id)
+        desk.hand_over(
+            w,
+            day,
+            old.lead,
+            new.lead,
+            rationale=texts.say(w.rng, texts.HANDOVER_REFORM),
+            notes=notes,
+            from_commissioner=old.commissioner_id if from_active else None,
+            to_commissioner=new.commissioner_id,
+        )
     old.until = day
+
+
+def _to(team: str, shares: list[tuple[str, Decimal]]) -> Route:
+    """A route sending every agreement to one team and commissioner split."""
+    return lambda deal: (team, shares)
 
 
 def _sha_merger(w: World, day: dt.date) -> None:
     staff.start_team(w, day, "nm-sha/spec")
-    moved = move(w, day, "kd-sha", lambda d: ("nm-sha/spec", [("nm-sha", Decimal(1))]),
-                 why="SHA merger: specialised commissioning transferred to the new SHA")
-    portfolio(w, day, "kd-sha/spec", "nm-sha/spec", notes="Specialised placements transferred "
-              "to the regional SHA. Placement reviews continue on the existing cycle.")
-    del moved
+    move(
+        w,
+        day,
+        "kd-sha",
+        _to("nm-sha/spec", [("nm-sha", Decimal(1))]),
+        why="SHA merger: specialised commissioning transferred to the new SHA",
+    )
+    portfolio(
+        w,
+        day,
+        "kd-sha/spec",
+        "nm-sha/spec",
+        notes="Specialised placements transferred "
+        "to the regional SHA. Placement reviews continue on the existing cycle.",
+    )
     orgs.merge_commissioner(w, day, "kd-sha", "nm-sha", rationale="SHA reconfiguration 2006")
 
 
@@ -115,21 +155,39 @@ def _pct_merger(w: World, day: dt.date) -> None:
     east = w.teams["kelham-east-pct/mh"].lead or ""
     staff.start_team(w, day, "kelham-pct/mh", w.same_person(east, "kelhampct.nhs.uk"))
     for old in ("kelham-east-pct", "kelham-west-pct"):
-        move(w, day, old, lambda d: ("kelham-pct/mh", [("kelham-pct", Decimal(1))]),
-             why="PCT merger: agreements transferred to Kelham PCT")
-        portfolio(w, day, f"{old}/mh", "kelham-pct/mh", notes="Kelham East and West PCTs "
-                  "merge. Same person, new organisation, where the lead stays; otherwise "
-                  "files sent over in boxes.")
-        orgs.merge_commissioner(w, day, old, "kelham-pct",
-                                rationale="PCT reconfiguration (Commissioning a Patient-led NHS)")
+        move(
+            w,
+            day,
+            old,
+            _to("kelham-pct/mh", [("kelham-pct", Decimal(1))]),
+            why="PCT merger: agreements transferred to Kelham PCT",
+        )
+        portfolio(
+            w,
+            day,
+            f"{old}/mh",
+            "kelham-pct/mh",
+            notes="Kelham East and West PCTs "
+            "merge. Same person, new organisation, where the lead stays; otherwise "
+            "files sent over in boxes.",
+        )
+        orgs.merge_commissioner(
+            w,
+            day,
+            old,
+            "kelham-pct",
+            rationale="PCT reconfiguration (Commissioning a Patient-led NHS)",
+        )
 
 
 def _reform_2013(w: World, day: dt.date) -> None:
     rng = w.rng
-    pct_lead = {k: w.teams[f"{k}/mh"].lead or "" for k in ("kelham-pct", "brayford-pct",
-                                                             "stanmoor-pct")}
-    staff.start_team(w, day, "kelham-central-ccg/mh",
-                     w.same_person(pct_lead["kelham-pct"], "nhs.net"))
+    pct_lead = {
+        k: w.teams[f"{k}/mh"].lead or "" for k in ("kelham-pct", "brayford-pct", "stanmoor-pct")
+    }
+    staff.start_team(
+        w, day, "kelham-central-ccg/mh", w.same_person(pct_lead["kelham-pct"], "nhs.net")
+    )
     staff.start_team(w, day, "kelham-north-ccg/mh")
     staff.start_team(w, day, "kelham-south-ccg/mh")
     staff.start_team(w, day, "brayford-ccg/mh", w.same_person(pct_lead["brayford-pct"], "nhs.net"))
@@ -138,11 +196,15 @@ def _reform_2013(w: World, day: dt.date) -> None:
         staff.start_team(w, day, f"{council}/ph")
     sha_lead = w.teams["nm-sha/spec"].lead or ""
     staff.start_team(w, day, "nhse/spec", w.same_person(sha_lead, "england.nhs.uk"))
-    orgs.rename_commissioner(w, day, "nhse", "NHS England", source="Health and Social Care "
-                             "Act 2012")
+    orgs.rename_commissioner(
+        w, day, "nhse", "NHS England", source="Health and Social Care Act 2012"
+    )
     why = "Health and Social Care Act 2012: PCT commissioning transferred"
-    kelham_ccgs = [("kelham-north-ccg", Decimal("0.3")), ("kelham-south-ccg", Decimal("0.3")),
-                   ("kelham-central-ccg", Decimal("0.4"))]
+    kelham_ccgs = [
+        ("kelham-north-ccg", Decimal("0.3")),
+        ("kelham-south-ccg", Decimal("0.3")),
+        ("kelham-central-ccg", Decimal("0.4")),
+    ]
 
     def kelham(deal: Deal) -> tuple[str, list[tuple[str, Decimal]]]:
         if deal.stream == "public_health":
@@ -157,31 +219,73 @@ def _reform_2013(w: World, day: dt.date) -> None:
             if deal.stream == "public_health":
                 return f"{council}/ph", [(council, Decimal(1))]
             return f"{ccg}/mh", [(ccg, Decimal(1))]
+
         return route
 
-    notes = ("PCT abolished 31 March 2013. Files transferred on a shared drive; several "
-             "agreements had no copy of the signed contract.")
+    notes = (
+        "PCT abolished 31 March 2013. Files transferred on a shared drive; several "
+        "agreements had no copy of the signed contract."
+    )
     moved = move(w, day, "kelham-pct", kelham, why=why, adrift=0.07)
-    moved += move(w, day, "brayford-pct", local("brayford-pct", "brayford-ccg", "brayford-mbc"),
-                  why=why, adrift=0.07)
-    moved += move(w, day, "stanmoor-pct", local("stanmoor-pct", "stanmoor-ccg", "stanmoor-mbc"),
-                  why=why, adrift=0.07)
+    moved += move(
+        w,
+        day,
+        "brayford-pct",
+        local("brayford-pct", "brayford-ccg", "brayford-mbc"),
+        why=why,
+        adrift=0.07,
+    )
+    moved += move(
+        w,
+        day,
+        "stanmoor-pct",
+        local("stanmoor-pct", "stanmoor-ccg", "stanmoor-mbc"),
+        why=why,
+        adrift=0.07,
+    )
     hand_on(w, day, moved, notes=notes)
     for pct in ("kelham-pct", "brayford-pct", "stanmoor-pct"):
         w.teams[f"{pct}/mh"].until = day
-    move(w, day, "nm-sha", lambda d: ("nhse/spec", [("nhse", Decimal(1))]),
-         why="specialised commissioning transferred to NHS England")
-    portfolio(w, day, "nm-sha/spec", "nhse/spec", notes="Specialised placements pass to the NHS "
-              "England specialised commissioning hub. Case reviews due dates listed.")
-    orgs.abolish_commissioner(w, day, "kelham-pct", [*kelham_ccgs[:2], ("kelham-central-ccg",
-                              Decimal("0.3")), ("kelham-cc", Decimal("0.1"))],
-                              rationale="abolished by the Health and Social Care Act 2012")
-    for pct, ccg, council in (("brayford-pct", "brayford-ccg", "brayford-mbc"),
-                              ("stanmoor-pct", "stanmoor-ccg", "stanmoor-mbc")):
-        orgs.abolish_commissioner(w, day, pct, [(ccg, Decimal("0.9")), (council, Decimal("0.1"))],
-                                  rationale="abolished by the Health and Social Care Act 2012")
-    orgs.abolish_commissioner(w, day, "nm-sha", [("nhse", Decimal(1))],
-                              rationale="abolished by the Health and Social Care Act 2012")
+    move(
+        w,
+        day,
+        "nm-sha",
+        _to("nhse/spec", [("nhse", Decimal(1))]),
+        why="specialised commissioning transferred to NHS England",
+    )
+    portfolio(
+        w,
+        day,
+        "nm-sha/spec",
+        "nhse/spec",
+        notes="Specialised placements pass to the NHS "
+        "England specialised commissioning hub. Case reviews due dates listed.",
+    )
+    orgs.abolish_commissioner(
+        w,
+        day,
+        "kelham-pct",
+        [*kelham_ccgs[:2], ("kelham-central-ccg", Decimal("0.3")), ("kelham-cc", Decimal("0.1"))],
+        rationale="abolished by the Health and Social Care Act 2012",
+    )
+    for pct, ccg, council in (
+        ("brayford-pct", "brayford-ccg", "brayford-mbc"),
+        ("stanmoor-pct", "stanmoor-ccg", "stanmoor-mbc"),
+    ):
+        orgs.abolish_commissioner(
+            w,
+            day,
+            pct,
+            [(ccg, Decimal("0.9")), (council, Decimal("0.1"))],
+            rationale="abolished by the Health and Social Care Act 2012",
+        )
+    orgs.abolish_commissioner(
+        w,
+        day,
+        "nm-sha",
+        [("nhse", Decimal(1))],
+        rationale="abolished by the Health and Social Care Act 2012",
+    )
 
 
 def _tidy_adrift(w: World, day: dt.date) -> None:
@@ -190,10 +294,16 @@ def _tidy_adrift(w: World, day: dt.date) -> None:
     for deal in w.deals.values():
         if deal.adrift and not deal.ended and deal.end < day and w.rng.random() < 0.5:
             effective = max(deal.end + DAY, deal.touched or deal.awarded_on)
-            desk.finish(w, effective, deal, "Expired", "found in the contract register cleanse:"
-                        " agreement of an abolished PCT, never transferred, lapsed at its end",
-                        by=clerk, at=w.journal.typed_in(between(w.rng, day, day + 40 * DAY),
-                                                         lag_days=0))
+            desk.finish(
+                w,
+                effective,
+                deal,
+                "Expired",
+                "found in the contract register cleanse:"
+                " agreement of an abolished PCT, never transferred, lapsed at its end",
+                by=clerk,
+                at=w.journal.typed_in(between(w.rng, day, day + 40 * DAY), lag_days=0),
+            )
 
 
 def _csu_merger(w: World, day: dt.date) -> None:
@@ -202,11 +312,22 @@ def _csu_merger(w: World, day: dt.date) -> None:
 
 def _ccg_merger(w: World, day: dt.date, old: str) -> None:
     into = "kelham-central-ccg"
-    move(w, day, old, lambda d: (f"{into}/mh", [(into, Decimal(1))]),
-         why="CCG merger: agreements transferred to NHS Kelham CCG")
-    portfolio(w, day, f"{old}/mh", f"{into}/mh", from_active=False,
-              notes="CCG merger. Locality knowledge held by the outgoing lead; some providers "
-              "not told who their new contact is.")
+    move(
+        w,
+        day,
+        old,
+        _to(f"{into}/mh", [(into, Decimal(1))]),
+        why="CCG merger: agreements transferred to NHS Kelham CCG",
+    )
+    portfolio(
+        w,
+        day,
+        f"{old}/mh",
+        f"{into}/mh",
+        from_active=False,
+        notes="CCG merger. Locality knowledge held by the outgoing lead; some providers "
+        "not told who their new contact is.",
+    )
     orgs.merge_commissioner(w, day, old, into, rationale="CCG merger approved by NHS England")
     if old == "kelham-north-ccg":
         orgs.rename_commissioner(w, day, into, "NHS Kelham Clinical Commissioning Group")
@@ -220,11 +341,21 @@ def _icb(w: World, day: dt.date) -> None:
     staff.start_team(w, day, "kv-icb/brayford", w.teams["brayford-ccg/mh"].lead)
     why = "Health and Care Act 2022: CCG commissioning transferred to the ICB"
     icb = [("kv-icb", Decimal(1))]
-    for ccg, place in (("kelham-central-ccg", "kelham"), ("brayford-ccg", "brayford"),
-                       ("stanmoor-ccg", "stanmoor")):
-        move(w, day, ccg, lambda d, p=place: (f"kv-icb/{p}", icb), why=why)
-        portfolio(w, day, f"{ccg}/mh", f"kv-icb/{place}", notes="CCG closed 30 June 2022. "
-                  "Place team inherits the portfolio; the contract register was last updated "
-                  "in 2021.")
-        orgs.abolish_commissioner(w, day, ccg, icb,
-                                  rationale="abolished by the Health and Care Act 2022")
+    for ccg, place in (
+        ("kelham-central-ccg", "kelham"),
+        ("brayford-ccg", "brayford"),
+        ("stanmoor-ccg", "stanmoor"),
+    ):
+        move(w, day, ccg, _to(f"kv-icb/{place}", icb), why=why)
+        portfolio(
+            w,
+            day,
+            f"{ccg}/mh",
+            f"kv-icb/{place}",
+            notes="CCG closed 30 June 2022. "
+            "Place team inherits the portfolio; the contract register was last updated "
+            "in 2021.",
+        )
+        orgs.abolish_commissioner(
+            w, day, ccg, icb, rationale="abolished by the Health and Care Act 2022"
+        )

@@ -32,12 +32,19 @@ class World:
         self.holdings: dict[str, dict[str, None]] = {}  # lead -> agreements held (in order)
         self._people: set[str] = set()
         self._agreement_numbers: dict[str, int] = {}
+        self.named: dict[str, str] = {}  # story name -> agreement id
+        self.lead_history: dict[str, list[tuple[dt.date, str]]] = {}  # team -> (from, lead)
+        self.now = dt.date.min  # the day being simulated
         self._queue: list[tuple[dt.date, int, int, Action, tuple[Any, ...]]] = []
         self._seq = 0
 
     # -- calendar ------------------------------------------------------------------------------
     def at(self, day: dt.date, action: Action, *args: Any, priority: int = 5) -> None:
-        """Do `action(world, day, *args)` on `day` (lower priority first on the same day)."""
+        """Do `action(world, day, *args)` on `day` (lower priority first on the same day).
+
+        A day already past means today: the calendar never runs backwards.
+        """
+        day = max(day, self.now)
         if day > self.last_day:
             return
         self._seq += 1
@@ -46,6 +53,7 @@ class World:
     def run(self) -> None:
         while self._queue:
             day, _, _, action, args = heapq.heappop(self._queue)
+            self.now = day
             action(self, day, *args)
 
     # -- names ---------------------------------------------------------------------------------
@@ -75,6 +83,14 @@ class World:
         return f"{key}-{self._agreement_numbers[key]:03d}"
 
     # -- reading the state ---------------------------------------------------------------------
+    def lead_on(self, team_key: str, day: dt.date) -> str | None:
+        """Who led the team on `day` (None before its first lead)."""
+        found = None
+        for since, lead in self.lead_history.get(team_key, []):
+            if since <= day:
+                found = lead
+        return found
+
     def commissioner_of(self, team_key: str) -> Commissioner:
         return self.commissioners[self.teams[team_key].commissioner_id]
 
@@ -85,15 +101,21 @@ class World:
         """Who types in a team's records when no lead is named."""
         return f"contracts@{self.mail_of(team_key)}"
 
-    def candidates(self, category: str, area: str, day: dt.date,
-                   sectors: tuple[str, ...] | None = None) -> list[Provider]:
-        return [p for p in self.providers.values()
-                if p.active(day) and p.serves(category, area)
-                and (sectors is None or p.sector in sectors)]
+    def candidates(
+        self, category: str, area: str, day: dt.date, sectors: tuple[str, ...] | None = None
+    ) -> list[Provider]:
+        return [
+            p
+            for p in self.providers.values()
+            if p.active(day)
+            and p.serves(category, area)
+            and (sectors is None or p.sector in sectors)
+        ]
 
     def deals_of_commissioner(self, commissioner_id: str) -> list[Deal]:
-        return [d for d in self.deals.values()
-                if any(c == commissioner_id for c, _ in d.commissioners)]
+        return [
+            d for d in self.deals.values() if any(c == commissioner_id for c, _ in d.commissioners)
+        ]
 
     def deals_with_provider(self, provider_id: str) -> list[Deal]:
         return [d for d in self.deals.values() if provider_id in d.provider_ids()]
