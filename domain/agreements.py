@@ -21,7 +21,7 @@ from domain.errors import (
 )
 from domain.subjects import LedgerSubject, declare_event_classes
 from domain.timeline import Fact, fold
-from domain.values import equal_shares, next_day
+from domain.values import equal_shares, next_day, parse_provider_shares
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def _restructure(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
                 f"the provider concerned by '{change}' (or the new 'providers' list)",
                 missing=True,
             )
-        providers = _providers_after(providers, change, pid)
+        providers = parse_provider_shares("providers", _providers_after(providers, change, pid))
     commissioners = list(terms.commissioners)
     if data.get("commissioners") is not None:
         commissioners = list(data["commissioners"])

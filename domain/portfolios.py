@@ -71,6 +71,8 @@ class Portfolio(LedgerSubject):
             )
 
     class ReceiptRescinded(Aggregate.Event):
+        """An award or handover that brought agreements into this portfolio was rescinded."""
+
         handover_event_id: str
 
         def apply(self, aggregate: Any) -> None:
@@ -121,6 +123,7 @@ class Portfolio(LedgerSubject):
         )
 
     def rescind_receipt(self, handover_event_id: str, recorded_at: dt.datetime) -> None:
+        """The award or handover that brought agreements here was rescinded."""
         self.trigger_event(
             self.ReceiptRescinded, timestamp=recorded_at, handover_event_id=handover_event_id
         )

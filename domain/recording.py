@@ -213,11 +213,15 @@ class UnitOfWork:
         self._collect(portfolio, f"portfolio of '{lead}'")
 
     # -- references ----------------------------------------------------------------------------
-    def _active(self, field_name: str, kind: str, ref: str, day: str) -> None:
+    def _active(self, field_name: str, kind: str, ref: str, day: str, *,
+                ending_that_day: bool = False) -> None:
         org: Organisation | None = self._subject(kind, ref)
         if org is None:
             raise UnknownReferenceError(field_name, kind, ref)
-        why = org.state().inactive_reason(day)
+        state = org.state()
+        why = state.inactive_reason(day)
+        if why and ending_that_day and state.ended and state.ended.effective_on == day:
+            why = None
         if why:
             raise InactiveReferenceError(field_name, kind, ref, day, why)
 
@@ -269,9 +273,12 @@ class UnitOfWork:
                 "either 'agreements' or 'portfolio_of' (one of them)",
                 missing="agreements" not in d,
             )
-        for name in ("from_commissioner", "to_commissioner"):
-            if d.get(name):
-                self._active(name, "commissioner", d[name], day)
+        if d.get("from_commissioner"):
+            # a reform hands over on the very day the old body ends
+            self._active("from_commissioner", "commissioner", d["from_commissioner"], day,
+                         ending_that_day=True)
+        if d.get("to_commissioner"):
+            self._active("to_commissioner", "commissioner", d["to_commissioner"], day)
         source: Portfolio | None = self._subject("lead", from_lead)
         if "portfolio_of" in d:
             if d["portfolio_of"] != from_lead:
@@ -342,6 +349,12 @@ class UnitOfWork:
         subject.check_with(event, now)  # type: ignore[attr-defined]
         subject.append(event, now)
         self._collect(subject, f"{subject.SUBJECT} '{target.subject_id}'")
+        lead = target.data.get("responsible_lead")
+        if event.type == "Rescinded" and target.type in AWARD_TYPES and lead:
+            # the award never happened: nor did the lead's responsibility for it
+            portfolio: Portfolio = self._subject("lead", lead)
+            portfolio.rescind_receipt(target.event_id, now)
+            self._collect(portfolio, f"portfolio of '{lead}'")
         return subject
 
     def _rescind_handover(

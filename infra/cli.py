@@ -215,7 +215,8 @@ def agreements(
         raise InvalidFieldError(
             "--status", "one of " + ", ".join(STATUSES) + ", ended, open", status
         )
-    entries = build_register(_ledger().facts(), as_of=day, known_at=known)
+    ledger = _ledger()
+    entries = build_register(ledger.facts(), as_of=day, known_at=known)
     rows = []
     for e in entries:
         if commissioner and commissioner not in {
@@ -272,7 +273,8 @@ def history(
 @app.command()
 def stats(fmt: FmtOpt = Fmt.table) -> None:
     """Events in the ledger by type."""
-    counts = _ledger().recorder.count_by_topic()  # type: ignore[attr-defined]
+    ledger = _ledger()  # kept: a dropped Application closes its connections
+    counts = ledger.recorder.count_by_topic()  # type: ignore[attr-defined]
     by_type: dict[str, int] = {}
     for topic, n in counts.items():
         name = topic.rsplit(".", 1)[-1]

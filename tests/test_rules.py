@@ -484,3 +484,106 @@ def test_a_refused_batch_stores_nothing_even_when_its_first_events_were_fine(
         ledger, [award("g-1"), award("g-2"), award("g-3", end="2000-01-01")], EndBeforeStartError
     )
     assert ledger.agreement("g-1") is None
+
+
+def test_rescinded_award_leaves_the_leads_portfolio(ledger: Ledger) -> None:
+    ledger.record([*basics(), award("g-1", event_id="letter"), award("g-2")])
+    ledger.record([ev("Rescinded", "2006-04-02", rescinds="letter", rationale="sent in error")])
+    assert ledger.subject("lead", "j.smith").holdings_on("2006-05-01") == ["g-2"]
+    ledger.record(
+        [
+            ev(
+                "HandedOver",
+                "2006-06-01",
+                portfolio_of="j.smith",
+                from_lead="j.smith",
+                to_lead="a.jones",
+                rationale="moved team",
+            )
+        ]
+    )
+    assert ledger.subject("lead", "a.jones").holdings_on("2006-06-01") == ["g-2"]
+
+
+def test_novation_to_an_existing_subcontractor_is_refused_clearly(ledger: Ledger) -> None:
+    ledger.record(
+        [
+            *basics(),
+            provider("sub-a"),
+            award(
+                "lp-1",
+                kind="lead_provider",
+                providers=[
+                    {"provider_id": "mind-a", "role": "lead", "share": "1"},
+                    {"provider_id": "sub-a", "role": "subcontractor"},
+                ],
+            ),
+        ]
+    )
+    refused(
+        ledger,
+        [
+            ev(
+                "Restructured",
+                "2006-09-01",
+                agreement_id="lp-1",
+                change="novated",
+                related_agreements=[],
+                provider_id="sub-a",
+            )
+        ],
+        InvalidFieldError,
+        "each provider listed once",
+    )
+
+
+def test_a_reform_hands_over_on_the_day_the_old_body_ends(ledger: Ledger) -> None:
+    ledger.record(
+        [
+            *basics(),
+            award("g-1"),
+            ev(
+                "CommissionerEstablished",
+                "2013-04-01",
+                commissioner_id="ccg-1",
+                name="CCG 1",
+                kind="ccg",
+            ),
+            ev(
+                "CommissionerAbolished",
+                "2013-04-01",
+                commissioner_id="council-a",
+                successors=[{"commissioner_id": "ccg-1", "share": "1"}],
+            ),
+        ]
+    )
+    ledger.record(
+        [
+            ev(
+                "HandedOver",
+                "2013-04-01",
+                portfolio_of="j.smith",
+                from_lead="j.smith",
+                to_lead="ccg.lead",
+                from_commissioner="council-a",
+                to_commissioner="ccg-1",
+                rationale="abolition",
+            )
+        ]
+    )
+    refused(
+        ledger,
+        [
+            ev(
+                "HandedOver",
+                "2013-04-02",
+                agreements=["g-1"],
+                from_lead="ccg.lead",
+                to_lead="x",
+                from_commissioner="council-a",
+                rationale="too late",
+            )
+        ],
+        InactiveReferenceError,
+        "was abolished on 2013-04-01",
+    )

@@ -1,0 +1,5 @@
+"""`python -m infra` runs the `cledger` command line."""
+
+from infra.cli import main
+
+main()
