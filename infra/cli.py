@@ -326,3 +326,7 @@ def main() -> None:
 def _fail(message: str) -> None:
     sys.stderr.write("error: " + " ".join(message.split()) + "\n")
     raise SystemExit(1)
+
+
+# View commands live in their own modules and register themselves on `app`.
+from infra import cli_continuity, cli_market  # noqa: E402, F401

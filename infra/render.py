@@ -41,3 +41,43 @@ def emit_rows(
             console = Console(width=200)
         console.print(table)
         Console(stderr=True).print(f"{len(rows)} rows")
+
+
+FRAME_FORMATS = ("table", "csv", "json", "parquet", "xlsx")
+MONEY_COLUMNS = frozenset({"spend", "annual_value", "value", "spend_last_year"})
+
+
+def emit_frame(frame: Any, fmt: str, *, output: str | None = None, title: str = "",
+               money: Sequence[str] = ()) -> None:
+    """Write a polars DataFrame of a view: table, csv or json to stdout (or `output`), parquet
+    or xlsx to `output` (required). JSON is a list of flat objects keyed by column name, money
+    as strings with two decimals, shares and indices as numbers; XLSX has one sheet, a header
+    row, and money as numbers in a currency format."""
+    import polars as pl
+
+    df: pl.DataFrame = frame
+    money_cols = [c for c in df.columns if c in MONEY_COLUMNS or c in money]
+    if fmt in ("parquet", "xlsx") and not output:
+        raise ValueError(f"--format {fmt} writes a file; expected --output PATH")
+    if fmt == "parquet":
+        df.write_parquet(output)  # type: ignore[arg-type]
+        return
+    if fmt == "xlsx":
+        df.write_excel(output, worksheet=(title or "view")[:31],  # type: ignore[arg-type]
+                       column_formats={c: "£#,##0.00" for c in money_cols}, autofit=True)
+        return
+    shown = df.with_columns(
+        [pl.col(c).round(2).map_elements(lambda v: f"{v:.2f}", return_dtype=pl.String)
+         for c in money_cols if df.schema[c].is_numeric()]
+    )
+    for name, dtype in shown.schema.items():
+        if dtype in (pl.Date, pl.Datetime) or isinstance(dtype, pl.Datetime):
+            shown = shown.with_columns(pl.col(name).cast(pl.String))
+    rows = shown.to_dicts()
+    if output:
+        import contextlib
+
+        with open(output, "w", encoding="utf-8") as handle, contextlib.redirect_stdout(handle):
+            emit_rows(rows, fmt, title=title, columns=shown.columns)
+    else:
+        emit_rows(rows, fmt, title=title, columns=shown.columns)

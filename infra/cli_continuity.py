@@ -1,0 +1,1 @@
+"""CLI commands for the continuity views: continuity, pipeline, brief, audit, flags."""

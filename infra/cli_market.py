@@ -1,0 +1,1 @@
+"""CLI commands for the market views: market, concentration, diversity (the projections issue)."""
