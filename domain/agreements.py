@@ -6,11 +6,18 @@ today and one back-filled from a paper file of 2006.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.catalogue import AWARD_TYPES, DECISION_TYPES, ENDING_TYPES, LedgerEvent
+from domain.catalogue import (
+    AWARD_TYPES,
+    CORRECTION_TYPES,
+    DECISION_TYPES,
+    ENDING_TYPES,
+    LedgerEvent,
+)
 from domain.errors import (
     AgreementEndedError,
     EndBeforeStartError,
@@ -20,7 +27,7 @@ from domain.errors import (
     RuleBrokenError,
 )
 from domain.subjects import LedgerSubject, declare_event_classes
-from domain.timeline import Fact, fold
+from domain.timeline import Fact, fold, in_force
 from domain.values import equal_shares, next_day, parse_provider_shares
 
 
@@ -242,13 +249,33 @@ class Agreement(LedgerSubject):
         return agreement_terms(self.agreement_id, self.timeline(known=known))
 
     def check_with(self, event: LedgerEvent, recorded_at: dt.datetime) -> AgreementTerms:
-        """The terms if `event` were added: refused, naming the broken event, if a rule fails."""
-        candidate = Fact(self.version + 1, event, recorded_at)
-        from domain.timeline import in_force
+        """The terms if `event` were added: refused, naming the broken event, if a rule fails.
 
-        return agreement_terms(
-            self.agreement_id, in_force([*self.facts, candidate]), new_event_id=event.event_id
-        )
+        The usual case, an event later than everything before it and no corrections about, is
+        one step from the terms already known; anything else (a back-fill, a correction) is a
+        fold of the whole timeline with the event in its place."""
+        cached = self.__dict__.get("_terms")
+        if (
+            cached is not None
+            and cached[0] == self.version
+            and event.type not in CORRECTION_TYPES
+            and event.effective_on >= cached[2]
+        ):
+            terms = step(copy.copy(cached[1]), event)
+        else:
+            candidate = Fact(self.version + 1, event, recorded_at)
+            terms = agreement_terms(
+                self.agreement_id, in_force([*self.facts, candidate]), new_event_id=event.event_id
+            )
+        # remembered for the next event, which will find this one applied (version + 1)
+        latest = max(event.effective_on, cached[2] if cached else "")
+        if any(f.event.type in CORRECTION_TYPES for f in self.facts) or event.type in (
+            CORRECTION_TYPES
+        ):
+            self.__dict__.pop("_terms", None)
+        else:
+            self.__dict__["_terms"] = (self.version + 1, copy.copy(terms), latest)
+        return terms
 
 
 declare_event_classes(Agreement, "agreement")
