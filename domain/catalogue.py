@@ -334,6 +334,7 @@ _TYPES = (
 )
 
 CATALOGUE: dict[str, EventType] = {t.name: t for t in _TYPES}
+RESERVED_FIELDS = ("recorded_at", "timestamp", "recorded_time")
 COMMON_FIELDS = ("event_id", "type", "effective_on", "recorded_by", "rationale", "source")
 AWARD_TYPES = frozenset({"GrantAwarded", "ContractAwarded"})
 ENDING_TYPES = frozenset({"Terminated", "Decommissioned", "Expired"})
@@ -404,6 +405,14 @@ def parse_event(raw: Any) -> LedgerEvent:
         if type_name is None:
             raise InvalidFieldError("type", "an event type", missing=True)
         raise UnknownEventTypeError(type_name, list(CATALOGUE))
+    for reserved in RESERVED_FIELDS:
+        if reserved in raw:
+            raise InvalidFieldError(
+                reserved,
+                "no such field: the recorded time is the ledger's clock when the "
+                "event is stored, never set by a file or a command",
+                raw[reserved],
+            )
     event_id = _required_text(raw, "event_id", "a stable id string chosen by the writer")
     effective_on = raw.get("effective_on")
     if effective_on is None:

@@ -587,3 +587,14 @@ def test_a_reform_hands_over_on_the_day_the_old_body_ends(ledger: Ledger) -> Non
         InactiveReferenceError,
         "was abolished on 2013-04-01",
     )
+
+
+def test_no_file_or_command_can_set_the_recorded_time() -> None:
+    from domain.catalogue import parse_event
+
+    record = rec(
+        "ProviderClosed", "2006-01-01", provider_id="mind-a", recorded_at="2001-01-01T00:00:00"
+    )
+    with pytest.raises(InvalidFieldError) as caught:
+        parse_event(record)
+    assert "field 'recorded_at'" in str(caught.value) and "ledger's clock" in str(caught.value)
