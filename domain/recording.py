@@ -213,8 +213,9 @@ class UnitOfWork:
         self._collect(portfolio, f"portfolio of '{lead}'")
 
     # -- references ----------------------------------------------------------------------------
-    def _active(self, field_name: str, kind: str, ref: str, day: str, *,
-                ending_that_day: bool = False) -> None:
+    def _active(
+        self, field_name: str, kind: str, ref: str, day: str, *, ending_that_day: bool = False
+    ) -> None:
         org: Organisation | None = self._subject(kind, ref)
         if org is None:
             raise UnknownReferenceError(field_name, kind, ref)
@@ -275,8 +276,13 @@ class UnitOfWork:
             )
         if d.get("from_commissioner"):
             # a reform hands over on the very day the old body ends
-            self._active("from_commissioner", "commissioner", d["from_commissioner"], day,
-                         ending_that_day=True)
+            self._active(
+                "from_commissioner",
+                "commissioner",
+                d["from_commissioner"],
+                day,
+                ending_that_day=True,
+            )
         if d.get("to_commissioner"):
             self._active("to_commissioner", "commissioner", d["to_commissioner"], day)
         source: Portfolio | None = self._subject("lead", from_lead)

@@ -112,25 +112,98 @@ def init() -> None:
     )
 
 
+class ImportFormat(StrEnum):
+    native = "native"
+    ocds = "ocds"
+    register = "register"
+    giving360 = "360giving"
+
+
+class ExportFormat(StrEnum):
+    native = "native"
+    ocds = "ocds"
+
+
+class ValueBasis(StrEnum):
+    whole_life = "whole-life"
+    annual = "annual"
+
+
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="a native JSON Lines file (FORMAT.md)")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE...",
+            help="a native JSON Lines file (FORMAT.md); for other formats, one or more files",
+        ),
+    ],
+    fmt: Annotated[
+        ImportFormat,
+        typer.Option("--format", help="native, ocds, register (council CSV) or 360giving"),
+    ] = ImportFormat.native,
+    commissioner: Annotated[
+        str | None,
+        typer.Option(help="the commissioner id a register belongs to (or OCDS with no buyer)"),
+    ] = None,
+    categories: Annotated[
+        Path | None, typer.Option(help="CSV cpv_prefix,category: service categories from CPV")
+    ] = None,
+    fx: Annotated[
+        Path | None, typer.Option(help="CSV currency,rate (pounds per unit) for non-GBP values")
+    ] = None,
+    value_basis: Annotated[
+        ValueBasis,
+        typer.Option(help="whole-life (annualised over the term) or annual source values"),
+    ] = ValueBasis.whole_life,
+    mapping: Annotated[
+        Path | None, typer.Option(help="TOML column mapping (registers), buyer kinds and leads")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="write the full import report (every note) as JSON")
+    ] = None,
 ) -> None:
-    """Import a native JSON Lines file: all of it, or nothing and the first bad line named."""
+    """Import a native JSON Lines file, or OCDS, council register or 360Giving files: all of
+    it, or nothing and the first bad line or record named."""
+    if fmt is not ImportFormat.native:
+        _import_other(
+            files,
+            fmt.value,
+            commissioner=commissioner,
+            categories=categories,
+            fx=fx,
+            value_basis=value_basis.value,
+            mapping=mapping,
+            report=report,
+        )
+        return
+    if len(files) != 1:
+        raise LedgerError("a native import takes one file; expected one FILE")
+    file = files[0]
     ledger = _ledger()
     total = count_lines(file) if file.exists() else 0
     if total >= PROGRESS_THRESHOLD:
         with bar("reading", total) as advance:
             lines = read_events(file, progress=advance)
         with bar("checking rules and storing", len(lines)) as advance:
-            report = import_events(ledger, file, lines, progress=advance)
+            report_ = import_events(ledger, file, lines, progress=advance)
     else:
         lines = read_events(file)
-        report = import_events(ledger, file, lines)
+        report_ = import_events(ledger, file, lines)
     typer.echo(
-        f"imported {report.recorded} events from {file} "
-        f"({report.already_present} already in the ledger)"
+        f"imported {report_.recorded} events from {file} "
+        f"({report_.already_present} already in the ledger)"
     )
+
+
+def _import_other(files: list[Path], fmt: str, *, report: Path | None, **settings: Any) -> None:
+    from infra.interop.imports import load_options, run_import
+
+    options = load_options(**settings)
+    done = run_import(_ledger(), fmt, files, options)
+    typer.echo("\n".join(done.lines()))
+    if report is not None:
+        report.write_bytes(orjson.dumps(done.as_dict(), option=orjson.OPT_INDENT_2))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -177,11 +250,25 @@ def event_from_flags(type_: str, args: list[str]) -> dict[str, Any]:
 @app.command()
 def export(
     file: Annotated[
-        Path | None, typer.Argument(help="output file (standard output if none)")
+        Path | None,
+        typer.Argument(help="output file, or a folder for one OCDS package per agreement"),
     ] = None,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="native (JSON Lines) or ocds")
+    ] = ExportFormat.native,
+    validate: Annotated[
+        bool, typer.Option(help="check each OCDS package against the OCDS 1.1 schema")
+    ] = True,
 ) -> None:
-    """Write every event back in the native format, in recorded order."""
+    """Write every event back in the native format, in recorded order; or, with --format ocds,
+    one OCDS release package per agreement (JSON Lines, or one file each into a folder)."""
     ledger = _ledger()
+    if fmt is ExportFormat.ocds:
+        from infra.interop.ocds_export import write_ocds
+
+        n = write_ocds(ledger, file, validate=validate)
+        err_console.print(f"exported {n} agreements as OCDS release packages to {file or 'stdout'}")
+        return
     if file is None:
         lines = export_lines(ledger)
         try:

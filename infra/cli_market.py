@@ -1,1 +1,193 @@
-"""CLI commands for the market views: market, concentration, diversity (the projections issue)."""
+"""CLI commands for the market views: `market`, `concentration`, `diversity`.
+
+Thin: parse options, load the event frame (cached), call a projection, filter, sort and render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+
+from domain.errors import InvalidFieldError, LedgerError
+from domain.values import FinancialYear
+from infra.cli import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.frame_store import load_event_frame
+from infra.render import emit_frame
+from projections import diversity
+from projections.market import CONCENTRATION_COLUMNS, MARKET_COLUMNS, concentration, in_order
+from projections.market import market as market_view
+
+
+class FrameFmt(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+    xlsx = "xlsx"
+
+
+class Part(StrEnum):
+    mix = "mix"
+    entry_exit = "entry-exit"
+    at_risk = "at-risk"
+
+
+YearOpt = Annotated[str | None, typer.Option("--year", help="a financial year such as 2014/15")]
+FormatOpt = Annotated[FrameFmt, typer.Option("--format", help="table, csv, json, parquet or xlsx")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", help="write to this file (required for parquet, xlsx)")
+]
+ChartOpt = Annotated[
+    Path | None, typer.Option("--chart", help="also draw a chart: .png, .svg or .html")
+]
+CategoryOpt = Annotated[
+    str | None, typer.Option("--category", help="only this service category (slug)")
+]
+CommissionerOpt = Annotated[
+    str | None, typer.Option("--commissioner", help="only this commissioner id")
+]
+
+
+def _segment(view: pl.LazyFrame, category: str | None, commissioner: str | None) -> pl.LazyFrame:
+    if category is not None:
+        view = view.filter(pl.col("service_category") == category)
+    if commissioner is not None:
+        view = view.filter(pl.col("commissioner_id") == commissioner)
+    return view
+
+
+def _render(
+    rows: pl.DataFrame,
+    columns: tuple[str, ...],
+    *,
+    year: str | None,
+    fmt: FrameFmt,
+    output: Path | None,
+    title: str,
+) -> None:
+    """Keep one financial year if asked, and write the view's columns."""
+    if fmt in (FrameFmt.parquet, FrameFmt.xlsx) and output is None:
+        raise LedgerError(f"--format {fmt.value} writes a file; expected --output PATH")
+    if year is not None:
+        rows = rows.filter(pl.col("financial_year") == _year(year))
+    emit_frame(rows.select(columns), fmt.value, output=str(output) if output else None, title=title)
+
+
+def _year(label: str) -> str:
+    try:
+        return FinancialYear.parse(label).label
+    except InvalidFieldError:
+        raise InvalidFieldError("--year", "a financial year such as 2014/15", label) from None
+
+
+def _draw(chart: Path | None, draw: Callable[[pl.DataFrame], Any], rows: pl.DataFrame) -> None:
+    """A chart is about change over time: it shows every year of the segment's rows."""
+    if chart is not None:
+        from infra.charts import save_chart
+
+        save_chart(draw(rows), chart)
+
+
+def _frame() -> pl.LazyFrame:
+    return load_event_frame(_settings.get("store")).lazy()
+
+
+@app.command()
+def market(
+    as_of: AsOfOpt = None,
+    known_at: KnownAtOpt = None,
+    year: YearOpt = None,
+    category: CategoryOpt = None,
+    commissioner: CommissionerOpt = None,
+    fmt: FormatOpt = FrameFmt.table,
+    output: OutputOpt = None,
+    chart: ChartOpt = None,
+) -> None:
+    """Spend and market share per provider per segment (service category x commissioner, and
+    each alone) per financial year."""
+    from infra.charts import market_chart
+
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    rows = in_order(_segment(market_view(_frame(), day, known), category, commissioner)).collect()
+    _draw(chart, market_chart, rows)
+    _render(rows, MARKET_COLUMNS, year=year, fmt=fmt, output=output, title=f"Market as of {day}")
+
+
+@app.command("concentration")
+def concentration_(
+    as_of: AsOfOpt = None,
+    known_at: KnownAtOpt = None,
+    year: YearOpt = None,
+    category: CategoryOpt = None,
+    commissioner: CommissionerOpt = None,
+    fmt: FormatOpt = FrameFmt.table,
+    output: OutputOpt = None,
+    chart: ChartOpt = None,
+) -> None:
+    """Per segment and year: providers, spend, HHI (0-10,000), CR3 (a fraction), effective
+    number of providers (exp Shannon) and Simpson index."""
+    from infra.charts import concentration_chart
+
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    view = _segment(concentration(_frame(), day, known), category, commissioner)
+    rows = in_order(view).collect()
+    _draw(chart, concentration_chart, rows)
+    _render(
+        rows,
+        CONCENTRATION_COLUMNS,
+        year=year,
+        fmt=fmt,
+        output=output,
+        title=f"Concentration as of {day}",
+    )
+
+
+@app.command("diversity")
+def diversity_(
+    part: Annotated[
+        Part,
+        typer.Option(
+            "--part",
+            help="mix (spend share by sector and size band), entry-exit, or at-risk (small "
+            "third-sector providers with falling spend, one agreement, ending within a year)",
+        ),
+    ] = Part.mix,
+    as_of: AsOfOpt = None,
+    known_at: KnownAtOpt = None,
+    year: YearOpt = None,
+    category: CategoryOpt = None,
+    commissioner: CommissionerOpt = None,
+    fmt: FormatOpt = FrameFmt.table,
+    output: OutputOpt = None,
+    chart: ChartOpt = None,
+) -> None:
+    """Diversity of the market: spend shares by provider sector and size band, entrants and
+    exits, small third-sector providers at risk. The chart is the sector mix over time."""
+    from infra.charts import diversity_chart
+
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    frame = _frame()
+    if chart is not None:
+        mix = _segment(diversity.mix(frame, day, known), category, commissioner)
+        _draw(chart, diversity_chart, in_order(mix).collect())
+    title = f"Diversity ({part.value}) as of {day}"
+    if part is Part.at_risk:
+        if category or commissioner:
+            raise LedgerError(
+                "--part at-risk lists providers across the ledger; expected no --category or "
+                "--commissioner"
+            )
+        rows = diversity.at_risk(frame, day, known).collect()
+        _render(rows, diversity.RISK_COLUMNS, year=year, fmt=fmt, output=output, title=title)
+        return
+    if part is Part.mix:
+        view, columns = diversity.mix(frame, day, known), diversity.MIX_COLUMNS
+    else:
+        view, columns = diversity.entry_exit(frame, day, known), diversity.ENTRY_COLUMNS
+    rows = in_order(_segment(view, category, commissioner)).collect()
+    _render(rows, columns, year=year, fmt=fmt, output=output, title=title)

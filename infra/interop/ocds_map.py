@@ -1,0 +1,470 @@
+"""The releases of one contracting process (`ocid`), in date order, mapped to native events.
+
+Each release is upgraded to OCDS 1.1 (`ocdskit`) and merged into the process's compiled state
+(`ocdsmerge`); the events come from how that state changes:
+- the first award with suppliers -> `ContractAwarded` (one agreement per ocid; other awards are
+  reported), with the parties it names matched or created;
+- the contract's end moving later -> `Extended`; a changed value -> `Varied`;
+- `contractTermination` or contract status `terminated` -> `Terminated` (before the end) or
+  `Expired` (on or after it; OCDS uses `terminated` for completion too);
+- any `*Cancellation` tag, or the award `cancelled` -> `Rescinded` (the award stays, with no
+  effect); supplier changes and an end moved earlier are reported, not recorded.
+Event ids are `ocds:<ocid>:<release id>:<what>`, so importing the same releases again adds nothing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ocdskit.upgrade import upgrade_release_10_11
+from ocdsmerge.exceptions import OCDSMergeError
+from ocdsmerge.merge import CompiledRelease
+
+from domain.catalogue import NOT_STATED
+from domain.ledger import Ledger
+from domain.values import equal_shares
+from infra.interop import ocds_fields as f
+from infra.interop.amounts import (
+    annualise,
+    in_pounds,
+    iso_day,
+    pounds,
+    revalue,
+    whole_life_of,
+)
+from infra.interop.amounts import days_inclusive as _days
+from infra.interop.ocds_schema import merge_rules
+from infra.interop.ocds_spool import Spooled
+from infra.interop.options import ImportOptions
+from infra.interop.parties import PartyBook
+from infra.interop.report import BadValue, InteropReport, Missing, Note, Origin
+from infra.interop.staging import Staged, native
+
+RECORDED_BY = "import:ocds"
+CANCELLATIONS = frozenset({"tenderCancellation", "awardCancellation", "contractCancellation"})
+
+
+@dataclass
+class Context:
+    ledger: Ledger
+    options: ImportOptions
+    parties: PartyBook
+    report: InteropReport
+
+
+@dataclass
+class _State:
+    """The agreement as the imported events have left it."""
+
+    agreement_id: str
+    award_event_id: str
+    award_id: str | None
+    awarded_on: str
+    start: str
+    end: str
+    amount: Decimal  # the last whole-life (or annual, with --value-basis annual) amount, GBP
+    rate: Decimal  # the annual value in force at the end of the term
+    suppliers: tuple[str, ...] | None
+    amendments: set[str] = field(default_factory=set)
+    done: bool = False
+    others: set[str] = field(default_factory=set)  # other awards already reported
+
+
+class _Process:
+    def __init__(self, ocid: str, ctx: Context):
+        self.ocid, self.ctx = ocid, ctx
+        self.compiled = CompiledRelease(merge_rules=merge_rules())
+        self.state: _State | None = None
+        self.out: list[Staged] = []
+        self.missing: Note | None = None
+
+    # -- per release -------------------------------------------------------------------------
+    def release(self, sp: Spooled) -> None:
+        release = _upgraded(sp)
+        origin = Origin(sp.path, f"{self.ocid}/{sp.release_id}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.compiled.append(release)
+                view = self.compiled.asdict()
+        except (OCDSMergeError, TypeError, KeyError, AttributeError) as err:
+            raise origin.refuse(f"cannot be merged with ocdsmerge ({err})") from None
+        uri = sp.document.uri or ""  # a path would make the same release differ by folder
+        day = iso_day("date", release.get("date"))
+        assert day is not None  # the spool refused releases without a date
+        ctx = Ctx(
+            self, sp, release, view, origin, f"{self.ocid}/{sp.release_id} {uri}".strip(), day
+        )
+        try:
+            if self.state is None:
+                self._first(ctx)
+            elif not self.state.done:
+                self._later(ctx)
+        except BadValue as bad:
+            raise origin.refuse(bad.problem, bad.field) from None
+
+    def _first(self, c: Ctx) -> None:
+        found = f.first_award_with_suppliers(c.view)
+        agreement_id = _agreement_id(c.view, self.ocid)
+        if found is None and not f.items(c.view.get("contracts")):
+            return
+        existing = self.ctx.ledger.agreement(agreement_id)
+        if existing is not None and (
+            found is None or existing.facts[0].event.event_id != c.event_id("award")
+        ):
+            # an earlier import (or a person) recorded the award: continue from the ledger
+            contracts = f.items(c.view.get("contracts"))
+            award_id = found.value.get("id") if found else contracts[0].get("awardID")
+            self.state = _seeded(existing, award_id)
+            self._later(c)
+            return
+        if found is None:
+            return
+        try:
+            self._award(c, agreement_id, found)
+        except Missing as missing:
+            # a later release may complete it: reported only if none does (see map_process)
+            self.missing = Note(c.sp.path, c.origin.record, missing.problem, missing.field)
+            self.state = None
+
+    def _award(self, c: Ctx, agreement_id: str, award: f.Located) -> None:
+        ctx, view = self.ctx, c.view
+        contract = f.contract_for(view, award.value)
+        awarded_on = iso_day(f"{award.field}.date", award.value.get("date")) or c.day
+        start, end, _ = f.term(view, award, contract, c.day)
+        amount, currency, value_field = f.value(award, contract)
+        gbp, fx_note = in_pounds(f"{value_field}.currency", amount, currency, ctx.options.rates)
+        notes = [n for n in (fx_note,) if n]
+        if ctx.options.value_basis == "annual":
+            rate = gbp
+        else:
+            rate = annualise(gbp, start, end)
+            notes.append(
+                f"annual value = whole-life {pounds(value_field, gbp)} x 365 / "
+                f"{(_days(start, end))} days"
+            )
+        rate = Decimal(pounds(value_field, rate))
+        buyer = f.buyer(view)
+        if buyer is None and ctx.options.commissioner is None:
+            raise Missing("buyer", "no buyer or procuring entity (give --commissioner ID)")
+        if buyer is not None:
+            commissioner_id = ctx.parties.resolve(
+                "commissioner",
+                f.party(view, buyer.value, buyer.field),
+                awarded_on,
+                c.origin,
+                c.source,
+                **self._commissioner_attributes(view, buyer),
+            )
+        else:
+            commissioner_id = str(ctx.options.commissioner)
+        suppliers = f.items(award.value.get("suppliers"))
+        provider_ids: list[str] = []
+        for i, ref in enumerate(suppliers):
+            attrs = f.party_attributes(view, ref)
+            pid = ctx.parties.resolve(
+                "provider",
+                f.party(view, ref, f"{award.field}.suppliers[{i}]"),
+                awarded_on,
+                c.origin,
+                c.source,
+                sector=attrs.get("sector") or "unknown",
+                size_band=attrs.get("size_band") or "unknown",
+            )
+            if pid not in provider_ids:
+                provider_ids.append(pid)
+        shares = equal_shares(len(provider_ids))
+        role = "sole" if len(provider_ids) == 1 else "alliance_member"
+        route = f.route(view)
+        category, _ = f.service_category(view, award.value, ctx.options)
+        record: dict[str, Any] = {
+            "event_id": c.event_id("award"),
+            "type": "ContractAwarded",
+            "effective_on": awarded_on,
+            "recorded_by": RECORDED_BY,
+            "rationale": f.rationale(view),
+            "source": "; ".join([c.source, *notes]),
+            "agreement_id": agreement_id,
+            "kind": "framework_call_off" if route == "framework" else "contract",
+            "title": f.title(view, award.value, contract),
+            "service_category": category,
+            "commissioners": [{"commissioner_id": commissioner_id, "share": "1"}],
+            "providers": [
+                {"provider_id": p, "role": role, "share": s}
+                for p, s in zip(provider_ids, shares, strict=True)
+            ],
+            "annual_value": f"{rate:.2f}",
+            "start": start,
+            "end": end,
+            "route": route,
+            "funding_stream": "unknown",
+        }
+        lead = self._lead(commissioner_id, view, buyer)
+        if lead:
+            record["responsible_lead"] = lead
+        origin = Origin(c.origin.path, c.origin.record, award.field)
+        self.out.append((native(record, origin), origin))
+        self.state = _State(
+            agreement_id,
+            record["event_id"],
+            str(award.value.get("id")) if award.value.get("id") is not None else None,
+            awarded_on,
+            start,
+            end,
+            gbp,
+            rate,
+            _supplier_refs(award.value),
+            {f.amendment_key(a) for a in f.amendments(contract)},
+        )
+        ctx.report.agreements.add(agreement_id)
+        self._endings(c, award, contract, snapshot=True)
+
+    def _later(self, c: Ctx) -> None:
+        state = self.state
+        assert state is not None
+        award = (
+            f.award_by_id(c.view, state.award_id) if state.award_id is not None else None
+        ) or f.first_award_with_suppliers(c.view)
+        if award is None:  # a release about the contract only
+            award = f.Located({"id": state.award_id} if state.award_id else {}, "awards")
+        self.ctx.report.agreements.add(state.agreement_id)
+        self._note_other_awards(c, award)
+        contract = f.contract_for(c.view, award.value)
+        fresh = [a for a in f.amendments(contract) if f.amendment_key(a) not in state.amendments]
+        state.amendments.update(f.amendment_key(a) for a in fresh)
+        why = "; ".join(
+            " ".join(str(a.get("rationale") or a.get("description")).split())
+            for a in fresh
+            if a.get("rationale") or a.get("description")
+        )
+        dates = [iso_day("amendments[].date", a.get("date")) for a in fresh]
+        decided = max([d for d in dates if d] or [c.day])
+        tags = set(c.release.get("tag") or [])
+        if tags & CANCELLATIONS or award.value.get("status") == "cancelled":
+            self._emit(
+                c, "rescinded", "Rescinded", c.day, why or None, rescinds=state.award_event_id
+            )
+            state.done = True
+            return
+        if self._endings(c, award, contract, why):
+            return
+        try:
+            start, end, end_field = f.term(c.view, award, contract, c.day)
+            amount, currency, value_field = f.value(award, contract)
+        except Missing:
+            return
+        del start
+        old_end = state.end
+        if end > old_end:
+            self._emit(c, "extended", "Extended", decided, why or NOT_STATED, new_end=end)
+            state.end = end
+        elif end < old_end:
+            self.ctx.report.noticed.append(
+                Note(
+                    c.sp.path,
+                    c.origin.record,
+                    f"end moved earlier ({old_end} -> {end}) with no termination: not recorded",
+                    end_field,
+                )
+            )
+        gbp, _ = in_pounds(f"{value_field}.currency", amount, currency, self.ctx.options.rates)
+        self._revalue(c, gbp, old_end, decided, why, value_field)
+        suppliers = _supplier_refs(award.value)
+        if state.suppliers is not None and suppliers != state.suppliers:
+            self.ctx.report.noticed.append(
+                Note(
+                    c.sp.path,
+                    c.origin.record,
+                    "suppliers changed: not recorded (a novation or membership change is "
+                    "recorded by hand as Restructured)",
+                    f"{award.field}.suppliers",
+                )
+            )
+            state.suppliers = suppliers
+
+    def _revalue(
+        self, c: Ctx, gbp: Decimal, old_end: str, decided: str, why: str, value_field: str
+    ) -> None:
+        state = self.state
+        assert state is not None
+        change = revalue(
+            self.ctx.options.value_basis,
+            old_amount=state.amount,
+            new_amount=gbp,
+            rate=state.rate,
+            start=state.start,
+            old_end=old_end,
+            end=state.end,
+            decided=decided,
+        )
+        state.amount = gbp
+        if change is None:
+            return
+        rate, since = change
+        new_rate = Decimal(pounds(value_field, rate))
+        if new_rate == state.rate:
+            return
+        state.rate = new_rate
+        self._emit(
+            c,
+            "varied",
+            "Varied",
+            c.day,
+            why or None,
+            annual_value=f"{new_rate:.2f}",
+            applies_from=since,
+        )
+
+    def _endings(
+        self,
+        c: Ctx,
+        award: f.Located,
+        contract: f.Located | None,
+        why: str = "",
+        *,
+        snapshot: bool = False,
+    ) -> bool:
+        """An ending, when the release says the contract ended. In a snapshot (a compiled
+        release, or the very release that first shows the award) the release's date is not
+        when it ended: an ending before the end date is then reported, not recorded."""
+        state = self.state
+        assert state is not None
+        status = contract.value.get("status") if contract else None
+        if "contractTermination" not in set(c.release.get("tag") or []) and status != "terminated":
+            return False
+        if c.day < state.end and (snapshot or c.sp.compiled):
+            self.ctx.report.noticed.append(
+                Note(
+                    c.sp.path,
+                    c.origin.record,
+                    f"contract terminated in a release dated {c.day} that also first shows it, "
+                    f"before its end {state.end}: when it ended is unknown; no ending recorded",
+                    f"{contract.field}.status" if contract else "contracts",
+                )
+            )
+            state.done = True
+            return True
+        if c.day < state.end:
+            self._emit(c, "terminated", "Terminated", c.day, why or NOT_STATED)
+        else:
+            self._emit(c, "expired", "Expired", c.day, why or None)
+        state.done = True
+        return True
+
+    def _emit(self, c: Ctx, what: str, type_: str, day: str, why: str | None, **data: Any) -> None:
+        state = self.state
+        assert state is not None
+        record: dict[str, Any] = {
+            "event_id": c.event_id(what),
+            "type": type_,
+            "effective_on": max(day, state.awarded_on),
+            "recorded_by": RECORDED_BY,
+            "source": c.source,
+            "agreement_id": state.agreement_id,
+            **data,
+        }
+        if why:
+            record["rationale"] = why
+        self.out.append((native(record, c.origin), c.origin))
+
+    def _note_other_awards(self, c: Ctx, award: f.Located) -> None:
+        state = self.state
+        assert state is not None
+        for other in f.items(c.view.get("awards")):
+            other_id = str(other.get("id"))
+            if other is award.value or other_id in state.others or other_id == state.award_id:
+                continue
+            if f.items(other.get("suppliers")):
+                state.others.add(other_id)
+                self.ctx.report.noticed.append(
+                    Note(
+                        c.sp.path,
+                        c.origin.record,
+                        f"award '{other_id}' not imported: one agreement per ocid, from its "
+                        "first award with suppliers",
+                        "awards",
+                    )
+                )
+
+    def _commissioner_attributes(self, view: dict[str, Any], buyer: f.Located) -> dict[str, Any]:
+        ours = f.party_attributes(view, buyer.value)
+        kinds = self.ctx.options.mapping.get("kinds") or {}
+        name = f.party(view, buyer.value, buyer.field).name
+        kind = ours.get("kind") or kinds.get(name) or kinds.get(str(buyer.value.get("id")))
+        return {"kind": kind or f.commissioner_kind(name)}
+
+    def _lead(self, commissioner_id: str, view: dict[str, Any], buyer: f.Located | None) -> Any:
+        leads = self.ctx.options.mapping.get("leads") or {}
+        name = f.party(view, buyer.value, buyer.field).name if buyer else None
+        return leads.get(commissioner_id) or (leads.get(name) if name else None)
+
+
+@dataclass
+class Ctx:
+    """One release being mapped: where it came from and the process's state after it."""
+
+    process: _Process
+    sp: Spooled
+    release: dict[str, Any]
+    view: dict[str, Any]
+    origin: Origin
+    source: str
+    day: str
+
+    def event_id(self, what: str) -> str:
+        return f"ocds:{self.process.ocid}:{self.sp.release_id}:{what}"
+
+
+def map_process(ocid: str, releases: list[Spooled], ctx: Context) -> list[Staged]:
+    """The native events of one contracting process (with none for a process never awarded)."""
+    process = _Process(ocid, ctx)
+    for sp in releases:
+        process.release(sp)
+    if process.state is None and process.missing is not None:
+        ctx.report.skipped.append(process.missing)
+    return process.out
+
+
+def _upgraded(sp: Spooled) -> dict[str, Any]:
+    release = sp.release
+    version = sp.document.version if sp.document.package else None
+    if version is None:
+        version = "1.1" if "parties" in release else "1.0"
+    if version == "1.0":
+        upgrade_release_10_11(release, reorder=False)
+    return release
+
+
+def _agreement_id(view: dict[str, Any], ocid: str) -> str:
+    ours = f.obj(view.get(f.EXTENSION))
+    given = ours.get("agreementId")
+    return given if isinstance(given, str) and given.strip() else ocid
+
+
+def _supplier_refs(award: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(
+        str(s.get("id") if s.get("id") is not None else s.get("name"))
+        for s in f.items(award.get("suppliers"))
+    )
+
+
+def _seeded(agreement: Any, award_id: Any) -> _State:
+    """The state of an agreement an earlier import (or a person) recorded, to continue from."""
+    terms = agreement.terms()
+    award = terms.award
+    rate = Decimal(terms.values[-1][1]) if terms.values else Decimal(0)
+    return _State(
+        terms.agreement_id,
+        award.event_id if award else agreement.facts[0].event.event_id,
+        str(award_id) if award_id is not None else None,
+        award.effective_on if award else agreement.facts[0].event.effective_on,
+        terms.start,
+        terms.end,
+        whole_life_of(terms.values, terms.start, terms.end),
+        rate,
+        None,
+        done=terms.ended is not None or award is None,
+    )

@@ -1,0 +1,151 @@
+"""Market share and concentration per segment and financial year (DESIGN.md definitions).
+
+A segment is a service category x commissioner, or either alone (the other key null); each has
+one row per provider with spend in the year. Metrics are expression helpers named after the
+metric, so a figure in a view is the formula a reader can check by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from projections.frame import events_as_of
+from projections.spend import fy_label, segment_spend
+
+SEGMENT = ("year", "service_category", "commissioner_id")
+MARKET_COLUMNS = (
+    "financial_year",
+    "service_category",
+    "commissioner_id",
+    "provider_id",
+    "spend",
+    "share",
+)
+CONCENTRATION_COLUMNS = (
+    "financial_year",
+    "service_category",
+    "commissioner_id",
+    "providers",
+    "spend",
+    "hhi",
+    "cr3",
+    "effective_number",
+    "simpson",
+)
+
+
+def spend_as_of(
+    frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The events in force as of `as_of` and their spend per year, segment and provider, both
+    computed here: every view reads them several times, and polars would otherwise plan (and
+    run) the whole spend query once per reading."""
+    events = events_as_of(frame, as_of, known_at).collect().lazy()
+    return events, segment_spend(events).collect().lazy()
+
+
+# -- metrics -------------------------------------------------------------------------------------
+def hhi(share: pl.Expr) -> pl.Expr:
+    """Herfindahl-Hirschman index: sum of squared percentage shares, 0-10,000."""
+    return ((share * 100) ** 2).sum()
+
+
+def cr3(share: pl.Expr) -> pl.Expr:
+    """Concentration ratio: the top three shares summed, as a fraction."""
+    return share.top_k(3).sum()
+
+
+def effective_number(share: pl.Expr) -> pl.Expr:
+    """exp(Shannon entropy): how many equal providers would give this spread."""
+    return (-(share * share.log()).sum()).exp()
+
+
+def simpson(share: pl.Expr) -> pl.Expr:
+    """Simpson diversity: the chance two pounds picked at random went to different providers."""
+    return 1 - (share**2).sum()
+
+
+# -- views ---------------------------------------------------------------------------------------
+def segment_levels(
+    spend: pl.LazyFrame, keys: tuple[str, ...] = ("provider_id",), *, shares: bool = False
+) -> pl.LazyFrame:
+    """Spend per (year, category, commissioner, *keys) at the three segment levels: category x
+    commissioner, category alone (commissioner null), commissioner alone (category null); with
+    `shares`, each row's share of its segment (rows without spend dropped first)."""
+    both = spend.group_by("year", "service_category", "commissioner_id", *keys).agg(
+        pl.col("spend").sum()
+    )
+    levels = [
+        (both, ("year", "service_category", "commissioner_id"), None),
+        (both, ("year", "service_category"), "commissioner_id"),
+        (both, ("year", "commissioner_id"), "service_category"),
+    ]
+    columns = ["year", "service_category", "commissioner_id", *keys, "spend"]
+    parts = []
+    for rows, segment, absent in levels:
+        level = (
+            rows if absent is None else rows.group_by(*segment, *keys).agg(pl.col("spend").sum())
+        )
+        if absent is not None:
+            level = level.with_columns(pl.lit(None, pl.String).alias(absent))
+        if shares:
+            level = level.filter(pl.col("spend") > 0).with_columns(
+                (pl.col("spend") / pl.col("spend").sum().over(segment)).alias("share")
+            )
+        parts.append(level.select(*columns, *(["share"] if shares else [])))
+    return pl.concat(parts)
+
+
+def market_from_spend(spend: pl.LazyFrame) -> pl.LazyFrame:
+    """The market view from spend per year, category, commissioner and provider (see
+    `projections.spend.segment_spend`); providers without spend in a segment and year have no
+    row. Rows come in no particular order (`in_order` sorts them for people)."""
+    return segment_levels(spend, shares=True).select(
+        fy_label(pl.col("year")), *MARKET_COLUMNS[1:], "year"
+    )
+
+
+def in_order(view: pl.LazyFrame) -> pl.LazyFrame:
+    """Year, then segment (category x commissioner first, then each alone), largest first."""
+    names = view.collect_schema().names()
+    keys = [c for c in ("year", "service_category", "commissioner_id") if c in names]
+    by = [*keys, *(["spend"] if "spend" in names else [])]
+    rest = [c for c in ("provider_id", "sector", "size_band") if c in names]
+    return view.sort([*by, *rest], descending=[c == "spend" for c in [*by, *rest]], nulls_last=True)
+
+
+def market(
+    frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
+) -> pl.LazyFrame:
+    """Spend and share per provider per segment and financial year, as of `as_of` (the terms in
+    force then, committed spend included for years still running), as known at `known_at`.
+    Columns: financial_year, service_category, commissioner_id, provider_id, spend, share
+    (and `year`, the start year, for sorting and charts)."""
+    return market_from_spend(spend_as_of(frame, as_of, known_at)[1])
+
+
+def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
+    """Concentration per segment and year from the market view's rows."""
+    share = pl.col("share")
+    return (
+        view.group_by("year", "financial_year", "service_category", "commissioner_id")
+        .agg(
+            pl.len().cast(pl.Int64).alias("providers"),
+            pl.col("spend").sum(),
+            hhi(share).alias("hhi"),
+            cr3(share).alias("cr3"),
+            effective_number(share).alias("effective_number"),
+            simpson(share).alias("simpson"),
+        )
+        .select(*CONCENTRATION_COLUMNS, "year")
+    )
+
+
+def concentration(
+    frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
+) -> pl.LazyFrame:
+    """Per segment and financial year: providers with spend, spend, HHI (0-10,000), CR3 (a
+    fraction), effective number of providers (exp Shannon) and Simpson index."""
+    return concentration_from_market(market(frame, as_of, known_at))

@@ -1,0 +1,177 @@
+"""Spend of every agreement per financial year, attributed to providers and commissioners.
+
+DESIGN.md, "Metric definitions": spend in a year = annual value in force on each day x days active
+in that year / days in that year. Everything here is interval arithmetic on explicit frames:
+an agreement's life is cut into pieces on which its value, its providers and its commissioners
+are constant, each piece is split by financial year, and then multiplied out by shares.
+
+Decisions where DESIGN.md is silent, kept in step with `domain.agreements.AgreementTerms`:
+- A termination or decommissioning takes effect on its effective date, so that day is not
+  active (as `AgreementTerms.status_on` says): the last active day is the day before. An expiry
+  only marks the end of the term, whose end date is inclusive: expired on (or after) the end
+  date, the term runs to its end; expired earlier, it stops the day of the expiry. (Writers put
+  `Expired` on the end date or the day after; both give the full term.)
+- Providers and commissioners change from a restructure's effective date, a settlement's shares
+  from its `applies_from`; on any day the latest-dated change wins (ties: the later in the
+  timeline). Alliance members joining or leaving share equally, the remainder of the six-place
+  split to the first member, as the domain records it; subcontractors get nothing.
+- Agreements are attributed to the commissioners and providers they name; a merger of
+  organisations does not move spend unless recorded as a restructure or handover.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from projections.families import awards, endings, term_changes, variations
+from projections.parties import ORDER, A, commissioner_eras, eras, provider_eras
+
+
+def financial_year(day: pl.Expr) -> pl.Expr:
+    """The start year of the financial year (1 April to 31 March) containing `day`."""
+    return (day.dt.year() - (day.dt.month() < 4).cast(pl.Int32)).cast(pl.Int32)
+
+
+_LABELS = {y: f"{y}/{(y + 1) % 100:02d}" for y in range(1900, 2200)}
+
+
+def fy_label(year: pl.Expr) -> pl.Expr:
+    """2014 -> "2014/15"."""
+    return year.replace_strict(_LABELS, return_dtype=pl.String).alias("financial_year")
+
+
+def lives(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Per agreement: segment, start, and the last active day: the end after rollovers and
+    extensions, cut by an ending. A termination or decommissioning stops the service on its
+    effective date (the day before is the last); an expiry marks the end of the term, whose
+    end date is inclusive, so it never cuts the term short of an end it falls on or after."""
+    final_end = term_changes(events).group_by(A).agg(pl.col("new_end").max().alias("final_end"))
+    stops = pl.col("effective_on") - pl.duration(days=(pl.col("type") != "Expired").cast(pl.Int64))
+    ended = endings(events).group_by(A).agg(stops.min().alias("stops"))
+    return (
+        awards(events)
+        .select(A, "service_category", "start", "end")
+        .join(final_end, on=A, how="left")
+        .join(ended, on=A, how="left")
+        .select(
+            A,
+            "service_category",
+            "start",
+            pl.min_horizontal(pl.coalesce("final_end", "end"), "stops").alias("last_day"),
+        )
+    )
+
+
+def value_segments(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The annual value in force from each date: the award's from its start, a rollover's from
+    the day after the old end, a variation's from `applies_from`; same date, later in the
+    timeline wins (as `AgreementTerms.annual_value_on`). Adds `value_from`, `value_to`."""
+    award_rows = awards(events).select(A, "start", "end", "annual_value", *ORDER)
+    changes = term_changes(events).select(A, "new_end", "annual_value", *ORDER).sort("new_end")
+    # ends only grow along the timeline, so the old end is the latest earlier new end
+    earlier = changes.select(A, pl.col("new_end").alias("old_end"))
+    renewals = (
+        changes.join_asof(
+            earlier,
+            left_on="new_end",
+            right_on="old_end",
+            by=A,
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        .filter(pl.col("annual_value").is_not_null())
+        .join(award_rows.select(A, "end"), on=A)
+        .select(
+            A,
+            (pl.coalesce("old_end", "end") + pl.duration(days=1)).alias("applies_from"),
+            "annual_value",
+            *ORDER,
+        )
+    )
+    varied = (
+        variations(events)
+        .filter(pl.col("annual_value").is_not_null())
+        .select(A, "applies_from", "annual_value", *ORDER)
+    )
+    rows = pl.concat(
+        [
+            award_rows.select(A, pl.col("start").alias("applies_from"), "annual_value", *ORDER),
+            renewals,
+            varied,
+        ]
+    )
+    return eras(rows, "applies_from").rename({"from": "value_from", "to": "value_to"})
+
+
+def attributed(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Spend pieces: one row per agreement, financial year, constant stretch of terms,
+    commissioner and provider (not yet summed). Columns: agreement_id, service_category, year
+    (the start year), commissioner_id, provider_id, spend."""
+    # the four inputs are each read more than once below: computed once, together
+    life, values, p_eras, c_eras = (
+        f.lazy()
+        for f in pl.collect_all(
+            [
+                lives(events),
+                value_segments(events),
+                provider_eras(events),
+                commissioner_eras(events),
+            ]
+        )
+    )
+    pieces = _overlap(life.join(values, on=A), ("start", "last_day"), ("value_from", "value_to"))
+    # most agreements keep their awarded parties (era 0 throughout): cut only the others
+    several = pl.concat(
+        [p_eras.filter(pl.col("p_era") > 0).select(A), c_eras.filter(pl.col("c_era") > 0).select(A)]
+    ).unique()
+    cut = pieces.join(several, on=A, how="semi")
+    for eras_, era, lo, hi in (
+        (p_eras, "p_era", "p_from", "p_to"),
+        (c_eras, "c_era", "c_from", "c_to"),
+    ):
+        bounds = eras_.join(several, on=A, how="semi").select(A, era, lo, hi).unique([A, era])
+        cut = _overlap(cut.join(bounds, on=A), ("lo", "hi"), (lo, hi))
+    whole = pieces.join(several, on=A, how="anti").with_columns(
+        pl.lit(0, pl.Int64).alias("p_era"), pl.lit(0, pl.Int64).alias("c_era")
+    )
+    columns = (A, "service_category", "annual_value", "lo", "hi", "p_era", "c_era")
+    pieces = pl.concat([whole.select(columns), cut.select(columns)])
+    first_fy, last_fy = financial_year(pl.col("lo")), financial_year(pl.col("hi"))
+    fy_start, fy_end = pl.date(pl.col("year"), 4, 1), pl.date(pl.col("year") + 1, 3, 31)
+    days = (pl.min_horizontal("hi", fy_end) - pl.max_horizontal("lo", fy_start)).dt.total_days()
+    fy_days = (fy_end - fy_start).dt.total_days() + 1
+    return (
+        pieces.with_columns(pl.int_ranges(first_fy, last_fy + 1, dtype=pl.Int32).alias("year"))
+        .explode("year")
+        .with_columns((pl.col("annual_value") * (days + 1) / fy_days).alias("amount"))
+        .join(p_eras.select(A, "p_era", "provider_id", "p_share"), on=[A, "p_era"])
+        .join(c_eras.select(A, "c_era", "commissioner_id", "c_share"), on=[A, "c_era"])
+        .select(
+            A,
+            "service_category",
+            "year",
+            "commissioner_id",
+            "provider_id",
+            (pl.col("amount") * pl.col("p_share") * pl.col("c_share")).alias("spend"),
+        )
+    )
+
+
+def agreement_spend(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Spend per agreement, financial year, commissioner and provider."""
+    keys = (A, "service_category", "year", "commissioner_id", "provider_id")
+    return attributed(events).group_by(keys).agg(pl.col("spend").sum())
+
+
+def segment_spend(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Spend per financial year, service category, commissioner and provider."""
+    keys = ("year", "service_category", "commissioner_id", "provider_id")
+    return attributed(events).group_by(keys).agg(pl.col("spend").sum())
+
+
+def _overlap(frame: pl.LazyFrame, a: tuple[str, str], b: tuple[str, str]) -> pl.LazyFrame:
+    """Intersect two inclusive date intervals into `lo`..`hi`; drop rows where they miss."""
+    return frame.with_columns(
+        pl.max_horizontal(a[0], b[0]).alias("lo"), pl.min_horizontal(a[1], b[1]).alias("hi")
+    ).filter(pl.col("lo") <= pl.col("hi"))

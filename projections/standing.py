@@ -1,0 +1,400 @@
+"""Agreements as they stand on a date: terms, value in force, parties, status, responsible lead.
+
+Why one module: continuity, the expiry pipeline, the flags, the audit and the brief all start
+from "what was this agreement on D, as the ledger knew it". `Snapshot` computes each table once
+per (frame, as_of) and the views share it. Everything is a polars query over the event frame's
+family decoders; nothing here reads a store.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
+
+import polars as pl
+
+from projections.frame import (
+    as_known_at,
+    award_commissioners,
+    award_providers,
+    awards,
+    effective_by,
+    endings,
+    handovers,
+    in_force,
+    restructures,
+    term_changes,
+    variations,
+)
+
+FrameLike = pl.DataFrame | pl.LazyFrame
+COMPETITIVE_ROUTES = ("competitive_tender", "grant_round")
+LINKING_CHANGES = ("merged_into", "split_into", "novated")
+_ORDER = 2**40  # notification ids stay below this; effective days multiply it
+T = TypeVar("T")
+
+
+def timeline_key() -> pl.Expr:
+    """Effective-date order, ties in recorded order (DESIGN.md, Rules in time), as one integer."""
+    return pl.col("effective_on").cast(pl.Int64) * _ORDER + pl.col("notification_id")
+
+
+def days(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
+    return (later - earlier).dt.total_days()
+
+
+def years(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
+    """Years as days / 365.25, to two decimals: one rule a reader can repeat by hand."""
+    return (days(later, earlier).clip(lower_bound=0) / 365.25).round(2)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """`day` plus whole calendar months, clamped to the month's last day (31 Aug + 6 = 28 Feb)."""
+    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return dt.date(year, month0 + 1, min(day.day, last))
+
+
+def joined(column: str) -> pl.Expr:
+    """A list column as one '; '-separated string (tables, CSV and JSON alike)."""
+    return pl.col(column).list.join("; ")
+
+
+@dataclass
+class Snapshot:
+    """The ledger as known at `known_at` (`frame`, already cut to it) on the day `as_of`.
+
+    `events` are the events in force (corrections applied, rescinded removed) that had taken
+    effect by `as_of`; the other properties are tables derived from them, computed once.
+    """
+
+    frame: pl.LazyFrame
+    as_of: dt.date
+    known_at: dt.datetime | None = None
+    _views: dict[str, object] = field(default_factory=dict, repr=False)
+
+    def view(self, name: str, compute: Callable[[Snapshot], T]) -> T:
+        """A view of this snapshot, computed once (the brief asks several views for the same
+        agreements)."""
+        if name not in self._views:
+            self._views[name] = compute(self)
+        return self._views[name]  # type: ignore[return-value]
+
+    @classmethod
+    def of(
+        cls, frame: FrameLike | Snapshot, as_of: dt.date, known_at: dt.datetime | None = None
+    ) -> Snapshot:
+        """The snapshot of an event frame as known at `known_at` (all when None) on `as_of`."""
+        if isinstance(frame, Snapshot):
+            if frame.as_of == as_of and known_at in (None, frame.known_at):
+                return frame
+            return cls(frame.frame, as_of, known_at or frame.known_at)
+        return cls(as_known_at(frame.lazy(), known_at), as_of, known_at)
+
+    @cached_property
+    def events(self) -> pl.LazyFrame:
+        return effective_by(in_force(self.frame), self.as_of).collect().lazy()
+
+    @cached_property
+    def terms(self) -> pl.DataFrame:
+        """Each rollover and extension with the term it set: old end + 1 to new end inclusive."""
+        award_end = awards(self.events).select("agreement_id", pl.col("end").alias("award_end"))
+        return (
+            term_changes(self.events)
+            .join(award_end, on="agreement_id")
+            .with_columns(key=timeline_key())
+            .sort("agreement_id", "key")
+            .with_columns(
+                old_end=pl.col("new_end")
+                .shift(1)
+                .over("agreement_id")
+                .fill_null(pl.col("award_end"))
+            )
+            .with_columns(
+                begins=pl.col("old_end") + dt.timedelta(days=1),
+                days_added=days(pl.col("new_end"), pl.col("old_end")),
+            )
+            .with_columns(limbo=(pl.col("type") == "Extended") & (pl.col("days_added") < 365))
+            .drop("award_end")
+            .collect()
+        )
+
+    @cached_property
+    def members(self) -> pl.DataFrame:
+        """Provider membership changes: one row per provider set, added or removed, with the
+        day its spell starts. `group` is `member` (sole, lead, alliance) or `sub`."""
+        return _membership(self.events).collect()
+
+    @cached_property
+    def agreements(self) -> pl.DataFrame:
+        """One row per agreement awarded (and not rescinded) by `as_of`."""
+        return _agreements(self).collect()
+
+
+def _membership(events: pl.LazyFrame) -> pl.LazyFrame:
+    starts = awards(events).select("agreement_id", "start")
+    from_awards = (
+        award_providers(events)
+        .join(starts, on="agreement_id")
+        .select(
+            "agreement_id",
+            "provider_id",
+            "role",
+            "share",
+            "position",
+            timeline_key().alias("key"),
+            pl.col("start").alias("since"),
+            pl.lit("set").alias("op"),
+            pl.lit(True).alias("resets_all"),
+        )
+    )
+    rs = (
+        restructures(events)
+        .join(starts, on="agreement_id")
+        .with_columns(key=timeline_key(), since=pl.max_horizontal("effective_on", "start"))
+    )
+    listed = (
+        rs.filter(pl.col("providers").is_not_null())
+        .with_columns(position=pl.int_ranges(pl.col("providers").list.len()))
+        .explode("providers", "position")
+        .select(
+            "agreement_id",
+            pl.col("providers").struct.field("provider_id"),
+            pl.col("providers").struct.field("role"),
+            pl.col("providers").struct.field("share"),
+            pl.col("position").cast(pl.Int32),
+            "key",
+            "since",
+            pl.lit("set").alias("op"),
+            pl.lit(True).alias("resets_all"),
+        )
+    )
+    change = pl.col("change")
+    single = rs.filter(pl.col("providers").is_null() & pl.col("provider_id").is_not_null()).select(
+        "agreement_id",
+        "provider_id",
+        pl.when(change.str.starts_with("subcontract"))
+        .then(pl.lit("subcontractor"))
+        .when(change == "novated")
+        .then(pl.lit("sole"))
+        .otherwise(pl.lit("alliance_member"))
+        .alias("role"),
+        pl.lit(None, pl.Float64).alias("share"),
+        pl.lit(0, pl.Int32).alias("position"),
+        "key",
+        "since",
+        pl.when(change == "novated")
+        .then(pl.lit("set"))
+        .when(change.is_in(["member_left", "subcontract_removed"]))
+        .then(pl.lit("remove"))
+        .otherwise(pl.lit("add"))
+        .alias("op"),
+        pl.lit(False).alias("resets_all"),
+    )
+    rows = pl.concat([from_awards, listed, single]).with_columns(
+        group=pl.when(pl.col("role") == "subcontractor")
+        .then(pl.lit("sub"))
+        .otherwise(pl.lit("member"))
+    )
+    # a listed reset clears both groups, a novation the members only
+    reset_all = (
+        rows.filter(pl.col("resets_all"))
+        .group_by("agreement_id")
+        .agg(pl.col("key").max().alias("reset_all"))
+    )
+    reset_members = rows.filter((pl.col("op") == "set") & (pl.col("group") == "member"))
+    reset_members = reset_members.group_by("agreement_id").agg(
+        pl.col("key").max().alias("reset_member")
+    )
+    return (
+        rows.join(reset_all, on="agreement_id", how="left")
+        .join(reset_members, on="agreement_id", how="left")
+        .with_columns(
+            current_from=pl.when(pl.col("group") == "member")
+            .then(pl.max_horizontal("reset_all", "reset_member"))
+            .otherwise(pl.col("reset_all"))
+        )
+        .drop("reset_all", "reset_member", "resets_all")
+    )
+
+
+def _current_providers(members: pl.DataFrame) -> pl.LazyFrame:
+    """Who delivers now: the last reset of each group, and each later add or remove applied."""
+    latest = (
+        members.lazy()
+        .filter(pl.col("key") >= pl.col("current_from"))
+        .sort("key", "position")
+        .group_by("agreement_id", "group", "provider_id")
+        .agg(pl.all().last())
+        .filter(pl.col("op") != "remove")
+    )
+    main_first = [
+        pl.col("group"),  # members before subcontractors
+        ~pl.col("role").is_in(["lead", "sole"]),
+        -pl.col("share").fill_null(0.0),
+        pl.col("key"),
+        pl.col("position"),
+    ]
+    return (
+        latest.sort(main_first)
+        .group_by("agreement_id")
+        .agg(
+            pl.col("provider_id")
+            .filter(pl.col("group") == "member")
+            .first()
+            .alias("main_provider_id"),
+            pl.col("provider_id").alias("provider_ids"),
+        )
+    )
+
+
+def _commissioners_now(events: pl.LazyFrame) -> pl.LazyFrame:
+    listed = (
+        award_commissioners(events)
+        .group_by("agreement_id", "notification_id")
+        .agg(pl.col("effective_on").first(), pl.col("commissioner_id").sort_by("position"))
+    )
+    rs = restructures(events)
+    moved = rs.filter(
+        pl.col("commissioners").is_not_null()
+        | ((pl.col("change") == "moved_commissioner") & pl.col("commissioner_id").is_not_null())
+    ).select(
+        "agreement_id",
+        "notification_id",
+        "effective_on",
+        pl.coalesce(
+            pl.col("commissioners").list.eval(pl.element().struct.field("commissioner_id")),
+            pl.concat_list(pl.col("commissioner_id")),
+        ).alias("commissioner_id"),
+    )
+    return (
+        pl.concat([listed, moved])
+        .with_columns(key=timeline_key())
+        .sort("key")
+        .group_by("agreement_id")
+        .agg(
+            pl.col("commissioner_id").last().alias("commissioner_ids"),
+            pl.col("effective_on").last().alias("commissioners_set_on"),
+        )
+    )
+
+
+def _leads(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The lead each agreement was last handed to, and how many handovers it went through."""
+    return (
+        handovers(events)
+        .with_columns(key=timeline_key())
+        .explode("moved")
+        .filter(pl.col("moved").is_not_null())
+        .sort("key")
+        .group_by(pl.col("moved").alias("agreement_id"))
+        .agg(
+            pl.col("to_lead").last().alias("handed_to"),
+            pl.len().cast(pl.Int64).alias("handovers_survived"),
+            pl.col("effective_on").last().alias("last_handover_on"),
+        )
+    )
+
+
+def _value_now(snap: Snapshot) -> pl.LazyFrame:
+    """The annual value in force on `as_of`: the change with the latest `applies_from` on or
+    before it (ties: the later in the timeline); before the start, the awarded value."""
+    ev = snap.events
+    aw = awards(ev).select(
+        "agreement_id",
+        pl.col("start").alias("applies_from"),
+        "annual_value",
+        timeline_key().alias("key"),
+    )
+    rolled = (
+        snap.terms.lazy()
+        .filter(pl.col("annual_value").is_not_null())
+        .select("agreement_id", pl.col("begins").alias("applies_from"), "annual_value", "key")
+    )
+    varied = (
+        variations(ev)
+        .filter(pl.col("annual_value").is_not_null())
+        .select("agreement_id", "applies_from", "annual_value", timeline_key().alias("key"))
+    )
+    return (
+        pl.concat([aw, rolled, varied])
+        .filter(pl.col("applies_from") <= snap.as_of)
+        .sort("applies_from", "key")
+        .group_by("agreement_id")
+        .agg(pl.col("annual_value").last().alias("value_now"))
+    )
+
+
+def _agreements(snap: Snapshot) -> pl.LazyFrame:
+    ev, day = snap.events, snap.as_of
+    terms = (
+        snap.terms.lazy()
+        .group_by("agreement_id")
+        .agg(
+            pl.col("new_end").last().alias("renewed_end"),
+            pl.col("key").last().alias("last_term_key"),
+            (pl.col("type") == "RolledOver").sum().cast(pl.Int64).alias("rollovers"),
+            (pl.col("type") == "Extended").sum().cast(pl.Int64).alias("extensions"),
+        )
+    )
+    ended = (
+        endings(ev)
+        .sort("effective_on", "notification_id")
+        .group_by("agreement_id")
+        .agg(
+            pl.col("effective_on").first().alias("ended_on"), pl.col("type").first().alias("ending")
+        )
+    )
+    end = pl.coalesce("renewed_end", "awarded_end")
+    status = (
+        pl.when(pl.col("ended_on").is_not_null())
+        .then(pl.col("ending").str.to_lowercase())
+        .when(pl.col("start") > day)
+        .then(pl.lit("not_started"))
+        .when(pl.col("end") < day)
+        .then(pl.lit("lapsed"))
+        .otherwise(pl.lit("active"))
+    )
+    return (
+        awards(ev)
+        .select(
+            "agreement_id",
+            "title",
+            "kind",
+            "service_category",
+            "route",
+            "funding_stream",
+            "start",
+            pl.col("end").alias("awarded_end"),
+            pl.col("annual_value").alias("awarded_value"),
+            pl.col("responsible_lead").alias("awarded_lead"),
+            pl.col("effective_on").alias("awarded_on"),
+            pl.col("event_id").alias("award_event_id"),
+            pl.col("type").alias("award_type"),
+            pl.col("rationale").alias("award_rationale"),
+            timeline_key().alias("award_key"),
+        )
+        .join(terms, on="agreement_id", how="left")
+        .join(ended, on="agreement_id", how="left")
+        .join(_value_now(snap), on="agreement_id", how="left")
+        .join(_current_providers(snap.members), on="agreement_id", how="left")
+        .join(_commissioners_now(ev), on="agreement_id", how="left")
+        .join(_leads(ev), on="agreement_id", how="left")
+        .with_columns(
+            end=end,
+            annual_value=pl.coalesce("value_now", "awarded_value"),
+            responsible_lead=pl.coalesce("handed_to", "awarded_lead"),
+            last_term_key=pl.coalesce("last_term_key", "award_key"),
+            rollovers=pl.col("rollovers").fill_null(0),
+            extensions=pl.col("extensions").fill_null(0),
+            handovers_survived=pl.col("handovers_survived").fill_null(0),
+            competed=pl.col("route").is_in(COMPETITIVE_ROUTES),
+        )
+        .with_columns(status=status, open=pl.col("ended_on").is_null())
+        .drop("renewed_end", "value_now", "handed_to")
+        .sort("agreement_id")
+    )

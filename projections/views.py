@@ -1,0 +1,32 @@
+"""Every market view at once, sharing the work: one spend table feeds them all.
+
+Why: market, concentration, sector mix, entry and exit and providers at risk are all read off
+the same attributed spend; computing it once and collecting the shared parts (spend, the
+market's rows) makes a full refresh cost little more than the market alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from projections.diversity import at_risk_from, classed, entry_exit_from_market, mix_from_classed
+from projections.market import concentration_from_market, market_from_spend, spend_as_of
+
+NAMES = ("market", "concentration", "mix", "entry_exit", "at_risk")
+
+
+def market_views(
+    frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
+) -> dict[str, pl.LazyFrame]:
+    """The market views of `frame` as of `as_of`, as known at `known_at`, by name."""
+    events, spend = spend_as_of(frame, as_of, known_at)
+    view = market_from_spend(spend).collect().lazy()
+    return {
+        "market": view,
+        "concentration": concentration_from_market(view),
+        "mix": mix_from_classed(classed(spend, events, as_of)),
+        "entry_exit": entry_exit_from_market(view),
+        "at_risk": at_risk_from(events, spend, as_of),
+    }
