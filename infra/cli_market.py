@@ -61,6 +61,13 @@ def _segment(view: pl.LazyFrame, category: str | None, commissioner: str | None)
     return view
 
 
+def _checked(year: str | None, fmt: FrameFmt, output: Path | None) -> str | None:
+    """Refuse bad options before any work: the financial year's label, if one was given."""
+    if fmt in (FrameFmt.parquet, FrameFmt.xlsx) and output is None:
+        raise LedgerError(f"--format {fmt.value} writes a file; expected --output PATH")
+    return _year(year) if year is not None else None
+
+
 def _render(
     rows: pl.DataFrame,
     columns: tuple[str, ...],
@@ -71,10 +78,8 @@ def _render(
     title: str,
 ) -> None:
     """Keep one financial year if asked, and write the view's columns."""
-    if fmt in (FrameFmt.parquet, FrameFmt.xlsx) and output is None:
-        raise LedgerError(f"--format {fmt.value} writes a file; expected --output PATH")
     if year is not None:
-        rows = rows.filter(pl.col("financial_year") == _year(year))
+        rows = rows.filter(pl.col("financial_year") == year)
     emit_frame(rows.select(columns), fmt.value, output=str(output) if output else None, title=title)
 
 
@@ -113,6 +118,7 @@ def market(
     from infra.charts import market_chart
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
+    year = _checked(year, fmt, output)
     rows = in_order(_segment(market_view(_frame(), day, known), category, commissioner)).collect()
     _draw(chart, market_chart, rows)
     _render(rows, MARKET_COLUMNS, year=year, fmt=fmt, output=output, title=f"Market as of {day}")
@@ -134,6 +140,7 @@ def concentration_(
     from infra.charts import concentration_chart
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
+    year = _checked(year, fmt, output)
     view = _segment(concentration(_frame(), day, known), category, commissioner)
     rows = in_order(view).collect()
     _draw(chart, concentration_chart, rows)
@@ -171,6 +178,7 @@ def diversity_(
     from infra.charts import diversity_chart
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
+    year = _checked(year, fmt, output)
     frame = _frame()
     if chart is not None:
         mix = _segment(diversity.mix(frame, day, known), category, commissioner)

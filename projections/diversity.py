@@ -24,8 +24,7 @@ import polars as pl
 
 from projections.families import provider_history, providers
 from projections.market import market, segment_levels, spend_as_of
-from projections.parties import provider_eras
-from projections.spend import fy_label, lives
+from projections.spend import Basis, fy_label
 
 SMALL = ("micro", "small")
 MIX_COLUMNS = (
@@ -58,9 +57,10 @@ RISK_COLUMNS = (
 )
 
 
-def classed(spend: pl.LazyFrame, events: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
+def classed(spend: pl.LazyFrame, events: pl.LazyFrame | Basis, as_of: dt.date) -> pl.LazyFrame:
     """Spend rows with the provider's sector and size band at the end of each year (or on
     `as_of`, if earlier), by `join_asof` on the provider's classification history."""
+    events = events.events if isinstance(events, Basis) else events
     on = pl.min_horizontal(pl.date(pl.col("year") + 1, 3, 31), pl.lit(as_of)).alias("classed_on")
     return (
         spend.with_columns(on)
@@ -91,25 +91,26 @@ def mix(frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
     """Spend share by sector and by size band per segment and year: a row with `sector` set
     (size_band null), or with `size_band` set (sector null). Columns: financial_year,
     service_category, commissioner_id, sector, size_band, spend, share, year."""
-    events, spend = spend_as_of(frame, as_of, known_at)
-    return mix_from_classed(classed(spend, events, as_of))
+    basis, spend = spend_as_of(frame, as_of, known_at)
+    return mix_from_classed(classed(spend, basis, as_of))
 
 
 def entry_exit_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
     """Providers, entrants and exits per segment and year from the market view's rows."""
     key = ["service_category", "commissioner_id", "provider_id"]
-    span = view.group_by(key).agg(
-        pl.col("year").min().alias("first_year"), pl.col("year").max().alias("last_year")
-    )
+    year = pl.col("year")
     return (
-        view.join(span, on=key, nulls_equal=True)
-        .group_by("year", "financial_year", "service_category", "commissioner_id")
+        view.with_columns(
+            (year == year.min().over(key)).alias("first"),
+            (year == year.max().over(key)).alias("last"),
+        )
+        .group_by("year", "service_category", "commissioner_id")
         .agg(
             pl.len().cast(pl.Int64).alias("providers"),
-            (pl.col("year") == pl.col("first_year")).sum().cast(pl.Int64).alias("entrants"),
-            (pl.col("year") == pl.col("last_year")).sum().cast(pl.Int64).alias("exits"),
+            pl.col("first").sum().cast(pl.Int64).alias("entrants"),
+            pl.col("last").sum().cast(pl.Int64).alias("exits"),
         )
-        .select(*ENTRY_COLUMNS, "year")
+        .select(fy_label(pl.col("year")), *ENTRY_COLUMNS[1:], "year")
     )
 
 
@@ -122,8 +123,9 @@ def entry_exit(
     return entry_exit_from_market(market(frame, as_of, known_at))
 
 
-def at_risk_from(events: pl.LazyFrame, spend: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
-    """Small third-sector providers at risk, from in-force events and their segment spend."""
+def at_risk_from(events: pl.LazyFrame | Basis, spend: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
+    """Small third-sector providers at risk, from the spend basis and the segment spend."""
+    basis = Basis.of(events)
     this_year = as_of.year - (as_of.month < 4)
     by_year = (
         spend.filter(pl.col("year").is_in([this_year - 1, this_year]))
@@ -133,12 +135,11 @@ def at_risk_from(events: pl.LazyFrame, spend: pl.LazyFrame, as_of: dt.date) -> p
             pl.col("spend").filter(pl.col("year") == this_year - 1).sum().alias("spend_last_year"),
         )
     )
-    eras = provider_eras(events)
+    eras = basis.p_eras
     latest = eras.group_by("agreement_id").agg(pl.col("p_era").max())
     current = eras.join(latest, on=["agreement_id", "p_era"]).select("agreement_id", "provider_id")
     held = (
-        lives(events)
-        .filter((pl.col("start") <= as_of) & (pl.col("last_day") >= as_of))
+        basis.lives.filter((pl.col("start") <= as_of) & (pl.col("last_day") >= as_of))
         .join(current, on="agreement_id")
         .group_by("provider_id")
         .agg(
@@ -147,6 +148,7 @@ def at_risk_from(events: pl.LazyFrame, spend: pl.LazyFrame, as_of: dt.date) -> p
             pl.col("last_day").first().alias("end"),
         )
     )
+    events = basis.events
     return (
         providers(events)
         .filter((pl.col("sector") == "third_sector") & pl.col("size_band").is_in(SMALL))
@@ -168,8 +170,8 @@ def at_risk(
     """Small third-sector providers at risk: falling spend, one agreement, ending within a year.
     Columns: provider_id, name, sector, size_band, agreement_id, end, spend, spend_last_year,
     financial_year."""
-    events, spend = spend_as_of(frame, as_of, known_at)
-    return at_risk_from(events, spend, as_of)
+    basis, spend = spend_as_of(frame, as_of, known_at)
+    return at_risk_from(basis, spend, as_of)
 
 
 def _months_later(day: dt.date, months: int) -> dt.date:

@@ -125,7 +125,9 @@ def decode_stored(
     native = parsed.with_columns(
         pl.Series("notification_id", notification_ids, pl.Int64),
         pl.Series("topic", topics, pl.String).str.split(".").list.last().alias("type"),
-    ).filter(pl.col("type").is_in(list(CATALOGUE)))
+    )
+    if not native["type"].is_in(list(CATALOGUE)).all():
+        native = native.filter(pl.col("type").is_in(list(CATALOGUE)))
     decoded = with_payload(native).select(
         "notification_id",
         "type",
@@ -156,28 +158,28 @@ def _own_subject() -> pl.Expr:
 
 def resolve_targets(frame: pl.DataFrame, prior: pl.DataFrame | None) -> pl.DataFrame:
     """A correction's subject is its target's (twice: a Rescinded may name a Corrected); the
-    target may be in `prior`, the frame read before."""
+    target may be in `prior`, the frame read before. Only the few amendments' targets are looked
+    up, so the frame itself is not copied."""
     is_amendment = pl.col("type").is_in(list(CORRECTION_TYPES))
-    if frame.filter(is_amendment).is_empty():
+    amendments = frame.filter(is_amendment).select("event_id", "target_id")
+    if amendments.is_empty():
         return frame
-    for _ in range(2):
-        known = [frame.select("event_id", "subject_id")]
-        if prior is not None:
-            known.insert(0, prior.select("event_id", "subject_id"))
-        lookup = pl.concat(known).filter(pl.col("subject_id").is_not_null())
-        lookup = lookup.unique("event_id", keep="last").rename(
-            {"event_id": "target_id", "subject_id": "target_subject"}
-        )
-        frame = (
-            frame.join(lookup, on="target_id", how="left", maintain_order="left")
-            .with_columns(
-                subject_id=pl.when(is_amendment)
-                .then(pl.col("target_subject"))
-                .otherwise(pl.col("subject_id"))
-            )
-            .drop("target_subject")
-        )
-    return frame
+    wanted = pl.col("event_id").is_in(amendments["target_id"].implode())
+    sources = [frame] if prior is None else [prior, frame]
+    subjects = {
+        r["event_id"]: r["subject_id"]
+        for part in sources
+        for r in part.filter(wanted).select("event_id", "subject_id").to_dicts()
+    }
+    resolved: dict[str, str | None] = {}
+    for _ in range(2):  # a Rescinded of a Corrected: the Corrected's subject first
+        for r in amendments.to_dicts():
+            resolved[r["event_id"]] = subjects.get(r["target_id"])
+        subjects.update(resolved)
+    subject = pl.col("event_id").replace_strict(resolved, default=None, return_dtype=pl.String)
+    return frame.with_columns(
+        subject_id=pl.when(is_amendment).then(subject).otherwise(pl.col("subject_id"))
+    )
 
 
 class FactLike(Protocol):

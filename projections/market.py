@@ -12,7 +12,7 @@ import datetime as dt
 import polars as pl
 
 from projections.frame import events_as_of
-from projections.spend import fy_label, segment_spend
+from projections.spend import Basis, fy_label, segment_spend
 
 SEGMENT = ("year", "service_category", "commissioner_id")
 MARKET_COLUMNS = (
@@ -38,12 +38,12 @@ CONCENTRATION_COLUMNS = (
 
 def spend_as_of(
     frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """The events in force as of `as_of` and their spend per year, segment and provider, both
-    computed here: every view reads them several times, and polars would otherwise plan (and
-    run) the whole spend query once per reading."""
-    events = events_as_of(frame, as_of, known_at).collect().lazy()
-    return events, segment_spend(events).collect().lazy()
+) -> tuple[Basis, pl.LazyFrame]:
+    """What the views of `as_of` are built from and the spend per year, segment and provider,
+    computed here once: every view reads them several times, and polars would otherwise plan
+    (and run) the whole spend query once per reading."""
+    basis = Basis.of(events_as_of(frame, as_of, known_at))
+    return basis, segment_spend(basis).collect().lazy()
 
 
 # -- metrics -------------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
     """Concentration per segment and year from the market view's rows."""
     share = pl.col("share")
     return (
-        view.group_by("year", "financial_year", "service_category", "commissioner_id")
+        view.group_by("year", "service_category", "commissioner_id")
         .agg(
             pl.len().cast(pl.Int64).alias("providers"),
             pl.col("spend").sum(),
@@ -139,7 +139,7 @@ def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
             effective_number(share).alias("effective_number"),
             simpson(share).alias("simpson"),
         )
-        .select(*CONCENTRATION_COLUMNS, "year")
+        .select(fy_label(pl.col("year")), *CONCENTRATION_COLUMNS[1:], "year")
     )
 
 

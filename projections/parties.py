@@ -21,8 +21,8 @@ MICRO = 1_000_000
 
 
 def eras(rows: pl.LazyFrame, date: str) -> pl.LazyFrame:
-    """Rows that each apply from `date` until the next one: adds `from` and `to` (inclusive),
-    keeping the last in timeline order among rows of the same date."""
+    """Rows of an agreement that each apply from `date` until the next one: adds `from` and
+    `to` (inclusive), keeping the last in timeline order among rows of the same date."""
     return (
         rows.sort(A, date, *ORDER)
         .unique([A, date], keep="last", maintain_order=True)

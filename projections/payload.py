@@ -72,7 +72,10 @@ def with_payload(frame: pl.DataFrame) -> pl.DataFrame:
         )
     if not parts:
         return frame.with_columns(pl.lit(None, t).alias(n) for n, t in _UNION.items())
-    return indexed.join(pl.concat(parts), on="_row", how="left").sort("_row").drop("_row")
+    payload = pl.concat(parts).sort("_row")
+    if payload.height != frame.height:  # a type outside the catalogue: keep its row, no payload
+        return indexed.join(payload, on="_row", how="left").sort("_row").drop("_row")
+    return pl.concat([frame, payload.drop("_row")], how="horizontal")
 
 
 def _decode_group(data: pl.Series, struct: pl.Struct) -> pl.DataFrame:

@@ -21,10 +21,12 @@ Decisions where DESIGN.md is silent, kept in step with `domain.agreements.Agreem
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from projections.families import awards, endings, term_changes, variations
-from projections.parties import ORDER, A, commissioner_eras, eras, provider_eras
+from projections.parties import AFTER_ALL, ORDER, A, commissioner_eras, eras, provider_eras
 
 
 def financial_year(day: pl.Expr) -> pl.Expr:
@@ -65,9 +67,12 @@ def lives(events: pl.LazyFrame) -> pl.LazyFrame:
 def value_segments(events: pl.LazyFrame) -> pl.LazyFrame:
     """The annual value in force from each date: the award's from its start, a rollover's from
     the day after the old end, a variation's from `applies_from`; same date, later in the
-    timeline wins (as `AgreementTerms.annual_value_on`). Adds `value_from`, `value_to`."""
+    timeline wins (as `AgreementTerms.annual_value_on`). Columns: agreement_id, annual_value,
+    value_from, value_to."""
     award_rows = awards(events).select(A, "start", "end", "annual_value", *ORDER)
-    changes = term_changes(events).select(A, "new_end", "annual_value", *ORDER).sort("new_end")
+    changes = term_changes(events).select(A, "new_end", "annual_value", *ORDER)
+    valued = changes.filter(pl.col("annual_value").is_not_null()).select(A).unique()
+    changes = changes.join(valued, on=A, how="semi").sort("new_end")
     # ends only grow along the timeline, so the old end is the latest earlier new end
     earlier = changes.select(A, pl.col("new_end").alias("old_end"))
     renewals = (
@@ -94,24 +99,46 @@ def value_segments(events: pl.LazyFrame) -> pl.LazyFrame:
         .filter(pl.col("annual_value").is_not_null())
         .select(A, "applies_from", "annual_value", *ORDER)
     )
-    rows = pl.concat(
+    later = pl.concat([renewals, varied])
+    first = award_rows.select(A, pl.col("start").alias("applies_from"), "annual_value", *ORDER)
+    changed = later.select(A).unique()
+    # most agreements keep their awarded value throughout: no ordering needed for them
+    single = first.join(changed, on=A, how="anti").select(
+        A,
+        "annual_value",
+        pl.col("applies_from").alias("value_from"),
+        pl.lit(AFTER_ALL).alias("value_to"),
+    )
+    several = eras(pl.concat([first.join(changed, on=A, how="semi"), later]), "applies_from")
+    return pl.concat(
         [
-            award_rows.select(A, pl.col("start").alias("applies_from"), "annual_value", *ORDER),
-            renewals,
-            varied,
+            single,
+            several.select(
+                A,
+                "annual_value",
+                pl.col("from").alias("value_from"),
+                pl.col("to").alias("value_to"),
+            ),
         ]
     )
-    return eras(rows, "applies_from").rename({"from": "value_from", "to": "value_to"})
 
 
-def attributed(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Spend pieces: one row per agreement, financial year, constant stretch of terms,
-    commissioner and provider (not yet summed). Columns: agreement_id, service_category, year
-    (the start year), commissioner_id, provider_id, spend."""
-    # the four inputs are each read more than once below: computed once, together
-    life, values, p_eras, c_eras = (
-        f.lazy()
-        for f in pl.collect_all(
+@dataclass(frozen=True)
+class Basis:
+    """What every spend figure is built from, computed once (each is read several times):
+    the events in force, and per agreement its life, value segments and party eras."""
+
+    events: pl.LazyFrame
+    lives: pl.LazyFrame
+    values: pl.LazyFrame
+    p_eras: pl.LazyFrame
+    c_eras: pl.LazyFrame
+
+    @classmethod
+    def of(cls, events: pl.LazyFrame | Basis) -> Basis:
+        if isinstance(events, Basis):
+            return events
+        parts = pl.collect_all(
             [
                 lives(events),
                 value_segments(events),
@@ -119,7 +146,15 @@ def attributed(events: pl.LazyFrame) -> pl.LazyFrame:
                 commissioner_eras(events),
             ]
         )
-    )
+        return cls(events, *(part.lazy() for part in parts))
+
+
+def attributed(events: pl.LazyFrame | Basis) -> pl.LazyFrame:
+    """Spend pieces: one row per agreement, financial year, constant stretch of terms,
+    commissioner and provider (not yet summed). Columns: agreement_id, service_category, year
+    (the start year), commissioner_id, provider_id, spend."""
+    basis = Basis.of(events)
+    life, values, p_eras, c_eras = basis.lives, basis.values, basis.p_eras, basis.c_eras
     pieces = _overlap(life.join(values, on=A), ("start", "last_day"), ("value_from", "value_to"))
     # most agreements keep their awarded parties (era 0 throughout): cut only the others
     several = pl.concat(
@@ -158,13 +193,13 @@ def attributed(events: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def agreement_spend(events: pl.LazyFrame) -> pl.LazyFrame:
+def agreement_spend(events: pl.LazyFrame | Basis) -> pl.LazyFrame:
     """Spend per agreement, financial year, commissioner and provider."""
     keys = (A, "service_category", "year", "commissioner_id", "provider_id")
     return attributed(events).group_by(keys).agg(pl.col("spend").sum())
 
 
-def segment_spend(events: pl.LazyFrame) -> pl.LazyFrame:
+def segment_spend(events: pl.LazyFrame | Basis) -> pl.LazyFrame:
     """Spend per financial year, service category, commissioner and provider."""
     keys = ("year", "service_category", "commissioner_id", "provider_id")
     return attributed(events).group_by(keys).agg(pl.col("spend").sum())

@@ -21,12 +21,12 @@ def market_views(
     frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
 ) -> dict[str, pl.LazyFrame]:
     """The market views of `frame` as of `as_of`, as known at `known_at`, by name."""
-    events, spend = spend_as_of(frame, as_of, known_at)
+    basis, spend = spend_as_of(frame, as_of, known_at)
     view = market_from_spend(spend).collect().lazy()
     return {
         "market": view,
         "concentration": concentration_from_market(view),
-        "mix": mix_from_classed(classed(spend, events, as_of)),
+        "mix": mix_from_classed(classed(spend, basis, as_of)),
         "entry_exit": entry_exit_from_market(view),
-        "at_risk": at_risk_from(events, spend, as_of),
+        "at_risk": at_risk_from(basis, spend, as_of),
     }

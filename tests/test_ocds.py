@@ -437,9 +437,8 @@ def test_a_large_file_is_streamed(ledger: Ledger, tmp_path: Path) -> None:
 def test_cli_imports_the_example_and_refuses_in_one_plain_line(
     store_url: str, tmp_path: Path
 ) -> None:
-    from tests.test_cli import ROOT, assert_plain_error, cledger
-
     from infra.interop.ocds_schema import package_errors
+    from tests.test_cli import ROOT, assert_plain_error, cledger
 
     example = ROOT / "examples" / "ocds" / "croydon-release-package.json"
     assert package_errors(orjson.loads(example.read_bytes())) == []
@@ -573,3 +572,24 @@ def test_round_trip_of_a_generated_ledger_through_ocds(tmp_path: Path) -> None:
                     if p["role"] != "subcontractor"
                 }
                 assert {p["provider_id"] for p in now.terms.award.data["providers"]} == awarded  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("layout", ["array", "concatenated", "single", "package-lines"])
+def test_file_layouts(ledger: Ledger, tmp_path: Path, layout: str) -> None:
+    first, second = award_release(), award_release("ocds-b5fd17-0002")
+    path = tmp_path / "f.json"
+    pretty = orjson.OPT_INDENT_2
+    if layout == "array":
+        path.write_bytes(orjson.dumps([first, second], option=pretty))
+    elif layout == "concatenated":
+        path.write_bytes(
+            orjson.dumps(package([first]), option=pretty)
+            + b"\n"
+            + orjson.dumps(package([second]), option=pretty)
+        )
+    elif layout == "single":
+        path.write_bytes(orjson.dumps(first, option=pretty))
+    else:
+        write_lines(path, [package([first]), package([second])])
+    report = run(ledger, path)
+    assert len(report.agreements) == (1 if layout == "single" else 2)

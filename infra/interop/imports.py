@@ -46,7 +46,7 @@ def run_import(
     """Import `paths` in `fmt`, all or nothing; progress bars on stderr for big inputs."""
     for path in paths:
         if not path.is_file():
-            raise LedgerError(f"{path}: no such file; expected a {fmt} file to import")
+            raise LedgerError(f"{path}: no such file; expected a file in {fmt} format to import")
     big = sum(p.stat().st_size for p in paths) >= BIG_INPUT
     with ExitStack() as stack:
         reading = stack.enter_context(bar("reading", None)) if big else None

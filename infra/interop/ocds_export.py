@@ -156,13 +156,7 @@ class _Package:
         self.award_release_id = ""
 
     def build(self) -> dict[str, Any]:
-        timeline = in_force(self.facts)
         releases: list[tuple[tuple[str, int], dict[str, Any]]] = []
-        done: list[Fact] = []
-        for fact in timeline:
-            done.append(fact)
-            terms = agreement_terms(self.agreement_id, done)
-            releases.append(((fact.event.effective_on, fact.seq), self._release(fact.event, terms)))
         award = next((f for f in self.facts if f.event.type in AWARD_TYPES), None)
         rescission = next(
             (
@@ -175,7 +169,7 @@ class _Package:
             None,
         )
         if award is not None and rescission is not None:
-            # the award never took effect: published, then cancelled
+            # the award never took effect: published, then cancelled (nothing after it counts)
             terms = agreement_terms(self.agreement_id, [award])
             releases.append(
                 ((award.event.effective_on, award.seq), self._release(award.event, terms))
@@ -186,6 +180,14 @@ class _Package:
                     self._cancellation(rescission.event),
                 )
             )
+        else:
+            done: list[Fact] = []
+            for fact in in_force(self.facts):
+                done.append(fact)
+                terms = agreement_terms(self.agreement_id, done)
+                releases.append(
+                    ((fact.event.effective_on, fact.seq), self._release(fact.event, terms))
+                )
         for h in self.handovers:
             releases.append(
                 (
