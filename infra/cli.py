@@ -20,9 +20,19 @@ from rich.console import Console
 from domain.catalogue import CATALOGUE, parse_event
 from domain.errors import InvalidFieldError, LedgerError
 from domain.history import agreement_history
-from domain.ledger import Ledger
 from domain.register import ENDED_STATUSES, STATUSES, build_register
-from infra.bootstrap import open_ledger
+from infra.cli_app import (
+    AsOfOpt,
+    Fmt,
+    FmtOpt,
+    KnownAtOpt,
+    Scale,
+    _ledger,
+    _settings,
+    app,
+    parse_as_of,
+    parse_known_at,
+)
 from infra.jsonl import count_lines, export_lines, import_events, read_events, write_export
 from infra.progress import bar
 from infra.render import emit_rows
@@ -30,77 +40,6 @@ from infra.store import configured_store, parse_store_url
 
 PROGRESS_THRESHOLD = 2_000
 err_console = Console(stderr=True, soft_wrap=True)
-
-app = typer.Typer(
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    no_args_is_help=True,
-    help="The Commissioning Ledger: every grant and contract's life as immutable "
-    "events, and the market views rebuilt from them.",
-)
-
-
-class Fmt(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-class Scale(StrEnum):
-    conurbation = "conurbation"
-    england = "england"
-
-
-_settings: dict[str, Any] = {}
-
-StoreOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        envvar="CLEDGER_STORE",
-        help="sqlite:///path.db (default ./ledger.db) or postgresql://user@host:5432/db",
-    ),
-]
-AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="a date in the world, YYYY-MM-DD (default today)")
-]
-KnownAtOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--known-at", help="what the ledger said at this time (ISO timestamp; no zone means UTC)"
-    ),
-]
-FmtOpt = Annotated[Fmt, typer.Option("--format", help="table, csv or json")]
-
-
-@app.callback()
-def _options(store: StoreOpt = None) -> None:
-    _settings["store"] = store
-
-
-def _ledger(**kwargs: Any) -> Ledger:
-    return open_ledger(_settings.get("store"), **kwargs)
-
-
-def parse_as_of(value: str | None) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidFieldError("--as-of", "a date YYYY-MM-DD", value) from None
-
-
-def parse_known_at(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidFieldError(
-            "--known-at", "an ISO timestamp such as 2014-04-01T12:00:00 (no zone means UTC)", value
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 @app.command()

@@ -18,7 +18,7 @@ import orjson
 import typer
 
 from domain.errors import InvalidFieldError
-from infra.cli import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.cli_app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
 from infra.render import emit_frame
 
 if TYPE_CHECKING:  # polars and the views load only when a view command runs

@@ -15,7 +15,7 @@ import typer
 
 from domain.errors import InvalidFieldError, LedgerError
 from domain.values import FinancialYear
-from infra.cli import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.cli_app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
 from infra.frame_store import load_event_frame
 from infra.render import emit_frame
 from projections import diversity

@@ -47,8 +47,9 @@ FRAME_FORMATS = ("table", "csv", "json", "parquet", "xlsx")
 MONEY_COLUMNS = frozenset({"spend", "annual_value", "value", "spend_last_year"})
 
 
-def emit_frame(frame: Any, fmt: str, *, output: str | None = None, title: str = "",
-               money: Sequence[str] = ()) -> None:
+def emit_frame(
+    frame: Any, fmt: str, *, output: str | None = None, title: str = "", money: Sequence[str] = ()
+) -> None:
     """Write a polars DataFrame of a view: table, csv or json to stdout (or `output`), parquet
     or xlsx to `output` (required). JSON is a list of flat objects keyed by column name, money
     as strings with two decimals, shares and indices as numbers; XLSX has one sheet, a header
@@ -63,12 +64,19 @@ def emit_frame(frame: Any, fmt: str, *, output: str | None = None, title: str = 
         df.write_parquet(output)  # type: ignore[arg-type]
         return
     if fmt == "xlsx":
-        df.write_excel(output, worksheet=(title or "view")[:31],  # type: ignore[arg-type]
-                       column_formats={c: "£#,##0.00" for c in money_cols}, autofit=True)
+        df.write_excel(
+            output,
+            worksheet=(title or "view")[:31],  # type: ignore[arg-type]
+            column_formats={c: "£#,##0.00" for c in money_cols},
+            autofit=True,
+        )
         return
     shown = df.with_columns(
-        [pl.col(c).round(2).map_elements(lambda v: f"{v:.2f}", return_dtype=pl.String)
-         for c in money_cols if df.schema[c].is_numeric()]
+        [
+            pl.col(c).round(2).map_elements(lambda v: f"{v:.2f}", return_dtype=pl.String)
+            for c in money_cols
+            if df.schema[c].is_numeric()
+        ]
     )
     for name, dtype in shown.schema.items():
         if dtype in (pl.Date, pl.Datetime) or isinstance(dtype, pl.Datetime):
