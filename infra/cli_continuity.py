@@ -59,11 +59,11 @@ OutputOpt = Annotated[Path | None, typer.Option("--output", help="write to this 
 
 
 def _snapshot(as_of: str | None, known_at: str | None) -> Snapshot:
-    from infra.frame_store import load_event_frame
+    from infra.frame_store import scan_event_frame
     from projections.standing import Snapshot
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    return Snapshot.of(load_event_frame(_settings.get("store")), day, known)
+    return Snapshot.of(scan_event_frame(_settings.get("store")), day, known)
 
 
 def _emit(df: pl.LazyFrame, fmt: ViewFmt, output: Path | None, title: str) -> None:

@@ -16,7 +16,7 @@ import typer
 from domain.errors import InvalidFieldError, LedgerError
 from domain.values import FinancialYear
 from infra.cli_app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
-from infra.frame_store import load_event_frame
+from infra.frame_store import scan_event_frame
 from infra.render import emit_frame
 from projections import diversity
 from projections.market import CONCENTRATION_COLUMNS, MARKET_COLUMNS, concentration, in_order
@@ -99,7 +99,7 @@ def _draw(chart: Path | None, draw: Callable[[pl.DataFrame], Any], rows: pl.Data
 
 
 def _frame() -> pl.LazyFrame:
-    return load_event_frame(_settings.get("store")).lazy()
+    return scan_event_frame(_settings.get("store"))
 
 
 @app.command()

@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ from projections.frame import (
 PAGE = 250_000
 Page = tuple[tuple[int, ...], tuple[str, ...], tuple[bytes, ...]]
 MAX_PARTS = 12
+STALE_GRACE = 600.0  # seconds a compacted-away part is kept for readers still scanning it
 CACHE_VERSION = "1:" + hashlib.sha1(repr(EVENT_SCHEMA).encode()).hexdigest()[:12]
 
 
@@ -114,23 +116,24 @@ class LogReader:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield conn.cursor()
 
-    def pages(self, cur: Any, after: int) -> Iterator[Page]:
-        """Native rows with notification id > `after`, `page` at a time, in log order, as
-        (notification ids, topics, states)."""
+    def pages(self, cur: Any, after: int, limit: int | None = None) -> Iterator[Page]:
+        """Native rows with notification id > `after`, `page` (or `limit`) at a time, in log
+        order, as (notification ids, topics, states)."""
+        size = limit or self.page
         while True:
             if self.store.kind == "sqlite":
                 marks = ",".join("?" * len(self.topics))
                 cur.execute(
                     f"SELECT rowid, topic, state FROM {self.table} "
                     f"WHERE rowid > ? AND topic IN ({marks}) ORDER BY rowid LIMIT ?",
-                    (after, *self.topics, self.page),
+                    (after, *self.topics, size),
                 )
             else:
                 cur.execute(
                     "SELECT notification_id, topic, state "
                     f"FROM {self.table} WHERE notification_id > %s AND topic = ANY(%s) "
                     "ORDER BY notification_id LIMIT %s",
-                    (after, self.topics, self.page),
+                    (after, self.topics, size),
                 )
             rows = cur.fetchall()
             if not rows:
@@ -139,7 +142,7 @@ class LogReader:
             ids, topics, states = zip(*rows, strict=True)
             del rows
             yield ids, topics, states
-            if len(ids) < self.page:
+            if len(ids) < size:
                 return
 
     def identity(self, cur: Any, notification_id: int) -> str | None:
@@ -248,6 +251,33 @@ class FrameStore:
                 self._save(manifest, prior, fresh, last_id, identity)
         return pl.concat([prior, fresh]) if fresh.height else prior
 
+    def scan(self) -> pl.LazyFrame:
+        """The event frame as a lazy scan of the cache, brought up to date first: a view then
+        reads only the columns it uses from the Parquet parts, not the whole frame. Without a
+        usable cache (turned off, or a place that cannot be written) the frame is loaded whole."""
+        if self.cache and self._up_to_date():
+            return self._scan_parts()
+        frame = self.load()
+        return self._scan_parts() if self.cache and self._up_to_date() else frame.lazy()
+
+    def _up_to_date(self) -> bool:
+        """Whether the cache holds every native event of the store (nothing new to read)."""
+        manifest = Manifest.read(self.folder)
+        if manifest is None or not manifest.parts:
+            return False
+        with self.reader.session() as cur:
+            if self.reader.identity(cur, manifest.last_id) != manifest.last_identity:
+                return False
+            return next(self.reader.pages(cur, manifest.last_id, limit=1), None) is None
+
+    def _scan_parts(self) -> pl.LazyFrame:
+        manifest = Manifest.read(self.folder)
+        assert manifest is not None
+        self.last_read = 0
+        return pl.scan_parquet([self.folder / p for p in manifest.parts]).cast(
+            dict(EVENT_SCHEMA)  # type: ignore[arg-type]
+        )
+
     def _read_parts(self, manifest: Manifest) -> pl.DataFrame:
         if not manifest.parts:
             return empty_frame()
@@ -270,17 +300,27 @@ class FrameStore:
                 whole = pl.concat([prior, fresh]) if manifest else fresh
                 name = f"frame-{last_id:012d}-all.parquet"
                 _write_part(self.folder, whole, name)
-                stale, parts = parts, [name]
+                for old in parts:  # compacted away now: the grace period starts now
+                    with contextlib.suppress(OSError):
+                        os.utime(self.folder / old)
+                parts = [name]
             else:
                 name = f"frame-{last_id:012d}.parquet"
                 _write_part(self.folder, fresh, name)
-                stale, parts = [], [*parts, name]
+                parts = [*parts, name]
             Manifest(parts=parts, last_id=last_id, last_identity=identity).write(self.folder)
-            for old in stale:
-                if old not in parts:
-                    (self.folder / old).unlink(missing_ok=True)
+            _sweep(self.folder, keep=set(parts))
         except OSError:
             pass  # a read-only place: the frame is still right, only not cached
+
+
+def _sweep(folder: Path, keep: set[str], grace: float = STALE_GRACE) -> None:
+    """Remove parts compacted away more than `grace` seconds ago: a lazy scan planned by
+    another process just before the compaction may still be reading them."""
+    now = time.time()
+    for part in folder.glob("frame-*.parquet"):
+        if part.name not in keep and now - part.stat().st_mtime > grace:
+            part.unlink(missing_ok=True)
 
 
 def load_event_frame(
@@ -291,3 +331,13 @@ def load_event_frame(
 ) -> pl.DataFrame:
     """The event frame of a ledger or store URL (one bulk query per page, decoded by polars)."""
     return FrameStore(source, cache=cache, cache_root=cache_root).load()
+
+
+def scan_event_frame(
+    source: Ledger | str | None = None,
+    *,
+    cache_root: str | os.PathLike[str] | None = None,
+) -> pl.LazyFrame:
+    """The event frame of a ledger or store URL as a lazy scan of its up-to-date cache (what
+    the CLI's views read: only the columns a view uses are read)."""
+    return FrameStore(source, cache_root=cache_root).scan()

@@ -246,8 +246,8 @@ def _long_limbo(snap: Snapshot) -> pl.DataFrame:
 
 
 def _missing_rationale(snap: Snapshot) -> pl.DataFrame:
-    ev = snap.events
-    route = pl.col("data").str.json_path_match("$.route")
+    ev = snap.events.frame
+    route = pl.col("route")
     required = pl.col("type").is_in(ALWAYS_JUSTIFIED) | (
         pl.col("type").is_in(list(AWARD_TYPES)) & (route == "direct_award")
     )

@@ -41,7 +41,7 @@ from projections.frame import (
 from projections.lineage import ancestry, links
 from projections.pipeline import pipeline
 from projections.report import to_markdown as markdown_document
-from projections.spend import agreement_spend
+from projections.spend import Basis, agreement_spend, strings
 from projections.standing import FrameLike, Snapshot, joined
 
 DUE_MONTHS = 6
@@ -375,12 +375,13 @@ def _corrections(snap: Snapshot, held: pl.DataFrame) -> pl.DataFrame:
 
 
 def _spend(snap: Snapshot, held: pl.DataFrame, commissioner: str | None, year: int) -> pl.DataFrame:
-    spend = agreement_spend(snap.events).filter(pl.col("year") == year)
+    basis = snap.view("basis", lambda s: Basis.of(s.events))
+    spend = agreement_spend(basis).filter(pl.col("year") == year)
     if commissioner is not None:
         spend = spend.filter(pl.col("commissioner_id") == commissioner)
     else:
         spend = spend.filter(pl.col("agreement_id").is_in(held["agreement_id"].implode()))
-    rows = classed(spend, snap.events, snap.as_of).collect()
+    rows = strings(classed(spend, snap.events, snap.as_of)).collect()
     total = rows["spend"].sum()
     label = fy_text(year)
     parts = [

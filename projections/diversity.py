@@ -22,9 +22,9 @@ import datetime as dt
 
 import polars as pl
 
-from projections.families import provider_history, providers
+from projections.families import Events, provider_history, providers
 from projections.market import market, segment_levels, spend_as_of
-from projections.spend import Basis, fy_label
+from projections.spend import Basis, fy_label, strings
 
 SMALL = ("micro", "small")
 MIX_COLUMNS = (
@@ -57,7 +57,7 @@ RISK_COLUMNS = (
 )
 
 
-def classed(spend: pl.LazyFrame, events: pl.LazyFrame | Basis, as_of: dt.date) -> pl.LazyFrame:
+def classed(spend: pl.LazyFrame, events: Events | Basis, as_of: dt.date) -> pl.LazyFrame:
     """Spend rows with the provider's sector and size band at the end of each year (or on
     `as_of`, if earlier), by `join_asof` on the provider's classification history."""
     events = events.events if isinstance(events, Basis) else events
@@ -66,13 +66,15 @@ def classed(spend: pl.LazyFrame, events: pl.LazyFrame | Basis, as_of: dt.date) -
         spend.with_columns(on)
         .sort("classed_on")
         .join_asof(
-            provider_history(events).sort("effective_on"),
+            provider_history(events)
+            .with_columns(pl.col("provider_id").cast(spend.collect_schema()["provider_id"]))
+            .sort("effective_on"),
             left_on="classed_on",
             right_on="effective_on",
             by="provider_id",
             check_sortedness=False,
         )
-        .with_columns(pl.col("sector", "size_band").fill_null("unknown"))
+        .with_columns(pl.col("sector", "size_band").fill_null("unknown").cast(pl.Categorical))
     )
 
 
@@ -80,7 +82,7 @@ def mix_from_classed(spend: pl.LazyFrame) -> pl.LazyFrame:
     """Sector and size-band shares per segment and year from classed spend (see `mix`)."""
     parts = [
         segment_levels(spend, (key,), shares=True)
-        .with_columns(pl.lit(None, pl.String).alias(other))
+        .with_columns(pl.lit(None, pl.Categorical).alias(other))
         .select("year", *MIX_COLUMNS[1:])
         for key, other in (("sector", "size_band"), ("size_band", "sector"))
     ]
@@ -92,7 +94,7 @@ def mix(frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
     (size_band null), or with `size_band` set (sector null). Columns: financial_year,
     service_category, commissioner_id, sector, size_band, spend, share, year."""
     basis, spend = spend_as_of(frame, as_of, known_at)
-    return mix_from_classed(classed(spend, basis, as_of))
+    return strings(mix_from_classed(classed(spend, basis, as_of)))
 
 
 def entry_exit_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
@@ -120,10 +122,10 @@ def entry_exit(
     """Per segment and year: providers with spend, entrants (their first year with spend in the
     segment) and exits (their last). Columns: financial_year, service_category,
     commissioner_id, providers, entrants, exits, year."""
-    return entry_exit_from_market(market(frame, as_of, known_at))
+    return strings(entry_exit_from_market(market(frame, as_of, known_at)))
 
 
-def at_risk_from(events: pl.LazyFrame | Basis, spend: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
+def at_risk_from(events: Events | Basis, spend: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
     """Small third-sector providers at risk, from the spend basis and the segment spend."""
     basis = Basis.of(events)
     this_year = as_of.year - (as_of.month < 4)
@@ -134,6 +136,7 @@ def at_risk_from(events: pl.LazyFrame | Basis, spend: pl.LazyFrame, as_of: dt.da
             pl.col("spend").filter(pl.col("year") == this_year).sum(),
             pl.col("spend").filter(pl.col("year") == this_year - 1).sum().alias("spend_last_year"),
         )
+        .with_columns(pl.col("provider_id").cast(pl.String))
     )
     eras = basis.p_eras
     latest = eras.group_by("agreement_id").agg(pl.col("p_era").max())

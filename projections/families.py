@@ -11,13 +11,62 @@ named from the catalogue's own sets, never a second hand-kept list.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+import functools
+from collections.abc import Callable, Collection
+from typing import Concatenate, ParamSpec
 
 import polars as pl
 
 from domain.catalogue import AWARD_TYPES, ENDING_TYPES
 
 _COMMON = ("effective_on", "event_id", "notification_id", "rationale", "source", "recorded_by")
+P = ParamSpec("P")
+
+
+class Families:
+    """Events whose families are each decoded once, on first use, and kept.
+
+    Why: every view starts from the same few families (awards, term changes, restructures...);
+    decoding each once from the (lazy, corrections-applied) events, reading only its own
+    columns, costs far less than materialising the whole wide frame or re-decoding a family
+    for every view that reads it. `frame` is the events themselves, for questions across
+    families.
+    """
+
+    __slots__ = ("_decoded", "frame")
+
+    def __init__(self, frame: pl.LazyFrame) -> None:
+        self.frame = frame
+        self._decoded: dict[tuple[object, ...], pl.LazyFrame] = {}
+
+    @classmethod
+    def of(cls, events: Events) -> Families:
+        return events if isinstance(events, Families) else cls(events)
+
+    def decoded(
+        self, key: tuple[object, ...], build: Callable[[pl.LazyFrame], pl.LazyFrame]
+    ) -> pl.LazyFrame:
+        if key not in self._decoded:
+            self._decoded[key] = build(self.frame).collect().lazy()
+        return self._decoded[key]
+
+
+Events = pl.LazyFrame | Families
+
+
+def family(
+    decode: Callable[Concatenate[pl.LazyFrame, P], pl.LazyFrame],
+) -> Callable[Concatenate[Events, P], pl.LazyFrame]:
+    """A decoder that, given `Families`, decodes once and reuses the result."""
+
+    @functools.wraps(decode)
+    def decoder(frame: Events, /, *args: P.args, **kwargs: P.kwargs) -> pl.LazyFrame:
+        if isinstance(frame, Families):
+            key = (decode.__name__, *args, *sorted(kwargs.items()))
+            return frame.decoded(key, lambda events: decode(events, *args, **kwargs))
+        return decode(frame, *args, **kwargs)
+
+    return decoder
 
 
 def _decode(
@@ -43,6 +92,7 @@ def _shares(name: str) -> pl.Expr:
     )
 
 
+@family
 def awards(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`GrantAwarded` / `ContractAwarded`: one row per agreement with its awarded terms."""
     fields = (
@@ -62,6 +112,7 @@ def awards(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+@family
 def award_providers(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Each award's providers, one row each, in list order (`position`); subcontractors have
     no share."""
@@ -69,6 +120,7 @@ def award_providers(frame: pl.LazyFrame) -> pl.LazyFrame:
     return _explode_parties(rows, "providers", ("provider_id", "role", "share"))
 
 
+@family
 def award_commissioners(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Each award's commissioners with their contribution shares."""
     rows = _decode(frame, AWARD_TYPES, ("agreement_id", "commissioners"))
@@ -91,6 +143,7 @@ def _explode_parties(rows: pl.LazyFrame, column: str, keys: tuple[str, ...]) -> 
     )
 
 
+@family
 def term_changes(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`RolledOver` / `Extended`: the new end (and a rollover's new value, else null)."""
     fields = ("agreement_id", "new_end", "annual_value")
@@ -99,6 +152,7 @@ def term_changes(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+@family
 def variations(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`Varied`: value and/or scope, applying from `applies_from` (default its effective date)."""
     fields = ("agreement_id", "annual_value", "scope", "applies_from")
@@ -108,6 +162,7 @@ def variations(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+@family
 def restructures(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`Restructured`: the change, the agreements it links, and new party lists when given."""
     fields = (
@@ -124,17 +179,20 @@ def restructures(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+@family
 def reprocurements(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`Reprocured`: the successor agreement and whether the incumbent kept the service."""
     fields = ("agreement_id", "successor_agreement_id", "incumbent_retained")
     return _decode(frame, ("Reprocured",), fields)
 
 
+@family
 def endings(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`Terminated`, `Decommissioned`, `Expired`: the agreement is not active from that day."""
     return _decode(frame, ENDING_TYPES, ("agreement_id",))
 
 
+@family
 def settlements(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`FundingResponsibilityAgreed`: who pays what share, from `applies_from`."""
     fields = (
@@ -149,6 +207,7 @@ def settlements(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+@family
 def handovers(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`HandedOver`: from and to lead, the agreements as written, and `moved` (the agreements
     that actually passed, a whole portfolio resolved at recording)."""
@@ -168,6 +227,7 @@ def _asof(frame: pl.LazyFrame, as_of: dt.date | None) -> pl.LazyFrame:
     return frame if as_of is None else frame.filter(pl.col("effective_on") <= as_of)
 
 
+@family
 def provider_history(frame: pl.LazyFrame) -> pl.LazyFrame:
     """A provider's sector and size band from each registration or reclassification on, carried
     forward, so a year's spend can be classed as the provider stood then (`join_asof`)."""
@@ -180,6 +240,7 @@ def provider_history(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+@family
 def providers(frame: pl.LazyFrame, as_of: dt.date | None = None) -> pl.LazyFrame:
     """Every provider as its events leave it by `as_of`: latest name, sector and size band,
     registration, and closure or merger (`ended_on`, `merged_into`)."""
@@ -222,6 +283,7 @@ def providers(frame: pl.LazyFrame, as_of: dt.date | None = None) -> pl.LazyFrame
     )
 
 
+@family
 def commissioners(frame: pl.LazyFrame, as_of: dt.date | None = None) -> pl.LazyFrame:
     """Every commissioning organisation by `as_of`: latest name, kind, establishment, and its
     end by merger (`merged_into`) or abolition (`successors`)."""

@@ -18,7 +18,7 @@ import polars as pl
 from domain.catalogue import AWARD_TYPES
 from projections.frame import events_as_of
 from projections.market import concentration_from_market, market_from_spend
-from projections.spend import agreement_spend
+from projections.spend import agreement_spend, strings
 
 LEVELS = (
     ("year", "service_category", "commissioner_id"),
@@ -51,8 +51,14 @@ def _by_segment(spend: pl.DataFrame) -> pl.LazyFrame:
 def rebuild(frame: pl.DataFrame, as_of: dt.date) -> MarketState:
     """Every view from scratch."""
     spend = _spend(frame, as_of)
-    view = market_from_spend(_by_segment(spend)).collect()
-    return MarketState(as_of, frame, spend, view, concentration_from_market(view.lazy()).collect())
+    view = market_from_spend(_by_segment(spend))
+    return MarketState(
+        as_of,
+        frame,
+        spend,
+        strings(view).collect(),
+        strings(concentration_from_market(view)).collect(),
+    )
 
 
 def affected_agreements(frame: pl.DataFrame, new: pl.DataFrame) -> pl.Series:
@@ -74,7 +80,7 @@ def update(state: MarketState, new: pl.DataFrame) -> MarketState:
     segments = pl.concat([state.spend.filter(mine), fresh]).select(SEGMENT).unique()
     spend = pl.concat([state.spend.filter(~mine), fresh])
     hit = pl.any_horizontal(_in(spend, segments, keys, level=False) for keys in LEVELS)
-    redone = market_from_spend(_by_segment(spend.filter(hit))).collect()
+    redone = strings(market_from_spend(_by_segment(spend.filter(hit)))).collect()
     view = pl.concat(
         [
             state.market.filter(~pl.any_horizontal(_in(state.market, segments, k) for k in LEVELS)),
@@ -100,6 +106,18 @@ def _in(
     only rows of that level (the other key null)."""
     others = [k for k in SEGMENT if k not in keys] if level else []
     at = rows.select(pl.all_horizontal(True, *(pl.col(k).is_null() for k in others)))
-    hits = segments.select(keys).unique().with_columns(pl.lit(True).alias("_hit"))
-    joined = rows.select(keys).join(hits, on=list(keys), how="left", maintain_order="left")
+    hits = (
+        segments.lazy()
+        .select(keys)
+        .pipe(strings)
+        .unique()
+        .with_columns(pl.lit(True).alias("_hit"))
+    )
+    joined = (
+        rows.lazy()
+        .select(keys)
+        .pipe(strings)
+        .join(hits, on=list(keys), how="left", maintain_order="left")
+        .collect()
+    )
     return at.to_series() & joined["_hit"].fill_null(False)

@@ -71,6 +71,9 @@ def lineage_ids(agreements: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
             edges.select(pl.col("to_id").alias("a"), pl.col("from_id").alias("b")),
         ]
     )
+    # only linked agreements can change label: the passes run over them alone
+    whole = label
+    label = label.join(both_ways.select(pl.col("a").unique()), left_on="agreement_id", right_on="a")
     for _ in range(MAX_PASSES):
         via = (
             both_ways.join(label, left_on="b", right_on="agreement_id")
@@ -83,8 +86,12 @@ def lineage_ids(agreements: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
         if nxt.equals(label):
             break
         label = nxt
-    return label.select(
-        "agreement_id", pl.col("label").str.split("|").list.last().alias("lineage_id")
+    return (
+        whole.join(label, on="agreement_id", how="left", suffix="_linked")
+        .select(
+            "agreement_id",
+            pl.coalesce("label_linked", "label").str.split("|").list.last().alias("lineage_id"),
+        )
     )
 
 

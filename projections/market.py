@@ -11,8 +11,8 @@ import datetime as dt
 
 import polars as pl
 
-from projections.frame import events_as_of
-from projections.spend import Basis, fy_label, segment_spend
+from projections.spend import Basis, fy_label, segment_spend, strings
+from projections.standing import FrameLike, Snapshot
 
 SEGMENT = ("year", "service_category", "commissioner_id")
 MARKET_COLUMNS = (
@@ -37,13 +37,14 @@ CONCENTRATION_COLUMNS = (
 
 
 def spend_as_of(
-    frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
+    frame: FrameLike | Snapshot, as_of: dt.date, known_at: dt.datetime | None = None
 ) -> tuple[Basis, pl.LazyFrame]:
     """What the views of `as_of` are built from and the spend per year, segment and provider,
-    computed here once: every view reads them several times, and polars would otherwise plan
-    (and run) the whole spend query once per reading."""
-    basis = Basis.of(events_as_of(frame, as_of, known_at))
-    return basis, segment_spend(basis).collect().lazy()
+    computed once per snapshot: every view reads them several times (and the continuity views
+    of the same snapshot share its decoded events)."""
+    snap = Snapshot.of(frame, as_of, known_at)
+    basis = snap.view("basis", lambda s: Basis.of(s.events))
+    return basis, snap.view("segment_spend", lambda s: segment_spend(basis).collect().lazy())
 
 
 # -- metrics -------------------------------------------------------------------------------------
@@ -77,6 +78,7 @@ def segment_levels(
     both = spend.group_by("year", "service_category", "commissioner_id", *keys).agg(
         pl.col("spend").sum()
     )
+    dtypes = both.collect_schema()
     levels = [
         (both, ("year", "service_category", "commissioner_id"), None),
         (both, ("year", "service_category"), "commissioner_id"),
@@ -89,7 +91,7 @@ def segment_levels(
             rows if absent is None else rows.group_by(*segment, *keys).agg(pl.col("spend").sum())
         )
         if absent is not None:
-            level = level.with_columns(pl.lit(None, pl.String).alias(absent))
+            level = level.with_columns(pl.lit(None, dtypes[absent]).alias(absent))
         if shares:
             level = level.filter(pl.col("spend") > 0).with_columns(
                 (pl.col("spend") / pl.col("spend").sum().over(segment)).alias("share")
@@ -117,13 +119,13 @@ def in_order(view: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def market(
-    frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
+    frame: FrameLike | Snapshot, as_of: dt.date, known_at: dt.datetime | None = None
 ) -> pl.LazyFrame:
     """Spend and share per provider per segment and financial year, as of `as_of` (the terms in
     force then, committed spend included for years still running), as known at `known_at`.
     Columns: financial_year, service_category, commissioner_id, provider_id, spend, share
     (and `year`, the start year, for sorting and charts)."""
-    return market_from_spend(spend_as_of(frame, as_of, known_at)[1])
+    return strings(market_from_spend(spend_as_of(frame, as_of, known_at)[1]))
 
 
 def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
@@ -144,8 +146,9 @@ def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def concentration(
-    frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
+    frame: FrameLike | Snapshot, as_of: dt.date, known_at: dt.datetime | None = None
 ) -> pl.LazyFrame:
     """Per segment and financial year: providers with spend, spend, HHI (0-10,000), CR3 (a
     fraction), effective number of providers (exp Shannon) and Simpson index."""
-    return concentration_from_market(market(frame, as_of, known_at))
+    view = market_from_spend(spend_as_of(frame, as_of, known_at)[1])
+    return strings(concentration_from_market(view))

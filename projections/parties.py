@@ -11,7 +11,13 @@ import datetime as dt
 
 import polars as pl
 
-from projections.families import award_commissioners, award_providers, restructures, settlements
+from projections.families import (
+    Events,
+    award_commissioners,
+    award_providers,
+    restructures,
+    settlements,
+)
 
 BEFORE_ALL = dt.date(1900, 1, 1)
 AFTER_ALL = dt.date(9999, 12, 31)
@@ -23,17 +29,22 @@ MICRO = 1_000_000
 def eras(rows: pl.LazyFrame, date: str) -> pl.LazyFrame:
     """Rows of an agreement that each apply from `date` until the next one: adds `from` and
     `to` (inclusive), keeping the last in timeline order among rows of the same date."""
+    same_agreement = pl.col(A).shift(-1) == pl.col(A)
+    superseded = same_agreement & (pl.col(date).shift(-1) == pl.col(date))
     return (
         rows.sort(A, date, *ORDER)
-        .unique([A, date], keep="last", maintain_order=True)
+        .filter(~superseded.fill_null(False))
         .with_columns(
             pl.col(date).alias("from"),
-            (pl.col(date).shift(-1).over(A) - pl.duration(days=1)).fill_null(AFTER_ALL).alias("to"),
+            pl.when(pl.col(A).shift(-1) == pl.col(A))
+            .then(pl.col(date).shift(-1) - pl.duration(days=1))
+            .otherwise(pl.lit(AFTER_ALL))
+            .alias("to"),
         )
     )
 
 
-def commissioner_eras(events: pl.LazyFrame) -> pl.LazyFrame:
+def commissioner_eras(events: Events) -> pl.LazyFrame:
     """Who pays what share from when: the award's commissioners, replaced by a restructure's
     (a new list or `moved_commissioner`) from its effective date and by a settlement from its
     `applies_from`. One row per era and commissioner: `c_era`, `c_from`, `c_to`,
@@ -85,7 +96,7 @@ def commissioner_eras(events: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat([single, folded])
 
 
-def provider_eras(events: pl.LazyFrame) -> pl.LazyFrame:
+def provider_eras(events: Events) -> pl.LazyFrame:
     """Who delivers what share from when, folding membership changes in timeline order: the
     award's providers; a restructure's new list or a novation replaces them; a member joining
     or leaving makes an equal split among the members then (the remainder of the six-place

@@ -57,9 +57,9 @@ def pipeline(
 def _pipeline(snap: Snapshot, months: int) -> pl.DataFrame:
     horizon = add_months(snap.as_of, months)
     restructure = pl.col("type") == "Restructured"
-    change = pl.col("data").str.json_path_match("$.change")
+    change = pl.col("change")
     decided = (
-        snap.events.filter(
+        snap.events.frame.filter(
             pl.col("type").is_in(list(DECISION_TYPES))
             & (~restructure | change.is_in(LINKING_CHANGES))
         )

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import polars as pl
 
+from projections.families import Events, Families
 from projections.frame import (
     as_known_at,
     award_commissioners,
@@ -41,6 +42,12 @@ T = TypeVar("T")
 def timeline_key() -> pl.Expr:
     """Effective-date order, ties in recorded order (DESIGN.md, Rules in time), as one integer."""
     return pl.col("effective_on").cast(pl.Int64) * _ORDER + pl.col("notification_id")
+
+
+def previous(column: str, by: str = "agreement_id") -> pl.Expr:
+    """The row before's `column` within the same `by`, on rows sorted by `by`: what
+    `shift(1).over(by)` gives, without the window's grouping (several times faster)."""
+    return pl.when(pl.col(by).shift(1) == pl.col(by)).then(pl.col(column).shift(1))
 
 
 def days(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
@@ -69,7 +76,8 @@ class Snapshot:
     """The ledger as known at `known_at` (`frame`, already cut to it) on the day `as_of`.
 
     `events` are the events in force (corrections applied, rescinded removed) that had taken
-    effect by `as_of`; the other properties are tables derived from them, computed once.
+    effect by `as_of`, each family decoded once; the other properties are tables derived from
+    them, computed once.
     """
 
     frame: pl.LazyFrame
@@ -96,8 +104,8 @@ class Snapshot:
         return cls(as_known_at(frame.lazy(), known_at), as_of, known_at)
 
     @cached_property
-    def events(self) -> pl.LazyFrame:
-        return effective_by(in_force(self.frame), self.as_of).collect().lazy()
+    def events(self) -> Families:
+        return Families(effective_by(in_force(self.frame), self.as_of))
 
     @cached_property
     def terms(self) -> pl.DataFrame:
@@ -108,12 +116,7 @@ class Snapshot:
             .join(award_end, on="agreement_id")
             .with_columns(key=timeline_key())
             .sort("agreement_id", "key")
-            .with_columns(
-                old_end=pl.col("new_end")
-                .shift(1)
-                .over("agreement_id")
-                .fill_null(pl.col("award_end"))
-            )
+            .with_columns(old_end=previous("new_end").fill_null(pl.col("award_end")))
             .with_columns(
                 begins=pl.col("old_end") + dt.timedelta(days=1),
                 days_added=days(pl.col("new_end"), pl.col("old_end")),
@@ -135,7 +138,7 @@ class Snapshot:
         return _agreements(self).collect()
 
 
-def _membership(events: pl.LazyFrame) -> pl.LazyFrame:
+def _membership(events: Events) -> pl.LazyFrame:
     starts = awards(events).select("agreement_id", "start")
     from_awards = (
         award_providers(events)
@@ -252,11 +255,13 @@ def _current_providers(members: pl.DataFrame) -> pl.LazyFrame:
     )
 
 
-def _commissioners_now(events: pl.LazyFrame) -> pl.LazyFrame:
+def _commissioners_now(events: Events) -> pl.LazyFrame:
+    """The commissioners listed on `as_of` (the award's, or a restructure's since), in order,
+    and since when. Most agreements were never restructured: their award's list stands."""
     listed = (
         award_commissioners(events)
-        .group_by("agreement_id", "notification_id")
-        .agg(pl.col("effective_on").first(), pl.col("commissioner_id").sort_by("position"))
+        .group_by("agreement_id", "notification_id", maintain_order=True)
+        .agg(pl.col("effective_on").first(), pl.col("commissioner_id"))  # in list order
     )
     rs = restructures(events)
     moved = rs.filter(
@@ -271,19 +276,29 @@ def _commissioners_now(events: pl.LazyFrame) -> pl.LazyFrame:
             pl.concat_list(pl.col("commissioner_id")),
         ).alias("commissioner_id"),
     )
-    return (
-        pl.concat([listed, moved])
+    touched = moved.select("agreement_id").unique()
+    latest = (
+        pl.concat([listed.join(touched, on="agreement_id", how="semi"), moved])
         .with_columns(key=timeline_key())
         .sort("key")
         .group_by("agreement_id")
-        .agg(
-            pl.col("commissioner_id").last().alias("commissioner_ids"),
-            pl.col("effective_on").last().alias("commissioners_set_on"),
-        )
+        .agg(pl.col("commissioner_id").last(), pl.col("effective_on").last())
+    )
+    return pl.concat(
+        [
+            listed.join(touched, on="agreement_id", how="anti").select(
+                "agreement_id", "commissioner_id", "effective_on"
+            ),
+            latest,
+        ]
+    ).select(
+        "agreement_id",
+        pl.col("commissioner_id").alias("commissioner_ids"),
+        pl.col("effective_on").alias("commissioners_set_on"),
     )
 
 
-def _leads(events: pl.LazyFrame) -> pl.LazyFrame:
+def _leads(events: Events) -> pl.LazyFrame:
     """The lead each agreement was last handed to, and how many handovers it went through."""
     return (
         handovers(events)

@@ -13,20 +13,23 @@ import polars as pl
 
 from projections.diversity import at_risk_from, classed, entry_exit_from_market, mix_from_classed
 from projections.market import concentration_from_market, market_from_spend, spend_as_of
+from projections.spend import strings
+from projections.standing import FrameLike, Snapshot
 
 NAMES = ("market", "concentration", "mix", "entry_exit", "at_risk")
 
 
 def market_views(
-    frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
+    frame: FrameLike | Snapshot, as_of: dt.date, known_at: dt.datetime | None = None
 ) -> dict[str, pl.LazyFrame]:
     """The market views of `frame` as of `as_of`, as known at `known_at`, by name."""
     basis, spend = spend_as_of(frame, as_of, known_at)
     view = market_from_spend(spend).collect().lazy()
-    return {
+    views = {
         "market": view,
         "concentration": concentration_from_market(view),
         "mix": mix_from_classed(classed(spend, basis, as_of)),
         "entry_exit": entry_exit_from_market(view),
         "at_risk": at_risk_from(basis, spend, as_of),
     }
+    return {name: strings(rows) for name, rows in views.items()}
