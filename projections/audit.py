@@ -219,7 +219,9 @@ def _rescinded_awards(snap: Snapshot) -> pl.DataFrame:
 
 def _long_limbo(snap: Snapshot) -> pl.DataFrame:
     runs = (
-        snap.terms.with_columns(run=(~pl.col("limbo")).cum_sum().over("agreement_id"))
+        # terms are in agreement and timeline order: a running count of the other terms
+        # numbers each agreement's runs of consecutive limbo extensions
+        snap.terms.with_columns(run=(~pl.col("limbo")).cum_sum())
         .filter(pl.col("limbo"))
         .group_by("agreement_id", "run")
         .agg(

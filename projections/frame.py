@@ -305,7 +305,8 @@ def corrections(frame: pl.LazyFrame) -> pl.LazyFrame:
     what was recorded in error, when, by whom, why, and what replaced it. `rescinded` says
     whether the amendment itself was later rescinded."""
     amendments = frame.filter(pl.col("type").is_in(list(CORRECTION_TYPES)))
-    targets = frame.select(
+    named = amendments.select(pl.col("target_id").alias("event_id"))
+    targets = frame.join(named, on="event_id", how="semi").select(
         pl.col("event_id").alias("target_id"),
         pl.col("type").alias("target_type"),
         pl.col("effective_on").alias("target_effective_on"),

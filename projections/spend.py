@@ -124,6 +124,9 @@ def value_segments(events: Events) -> pl.LazyFrame:
     )
 
 
+CATEGORICAL = ("service_category", "commissioner_id", "provider_id")
+
+
 @dataclass(frozen=True)
 class Basis:
     """What every spend figure is built from, computed once (each is read several times):
@@ -180,18 +183,34 @@ def attributed(events: Events | Basis) -> pl.LazyFrame:
     fy_start, fy_end = pl.date(pl.col("year"), 4, 1), pl.date(pl.col("year") + 1, 3, 31)
     days = (pl.min_horizontal("hi", fy_end) - pl.max_horizontal("lo", fy_start)).dt.total_days()
     fy_days = (fy_end - fy_start).dt.total_days() + 1
+    # parties first, then years: the joins run on the pieces, not on their years
     return (
-        pieces.with_columns(pl.int_ranges(first_fy, last_fy + 1, dtype=pl.Int32).alias("year"))
-        .explode("year")
-        .with_columns((pl.col("annual_value") * (days + 1) / fy_days).alias("amount"))
-        .join(p_eras.select(A, "p_era", "provider_id", "p_share"), on=[A, "p_era"])
+        pieces.join(p_eras.select(A, "p_era", "provider_id", "p_share"), on=[A, "p_era"])
         .join(c_eras.select(A, "c_era", "commissioner_id", "c_share"), on=[A, "c_era"])
         .select(
             A,
-            *(pl.col(key).cast(pl.Categorical) for key in ("service_category",)),
+            *(pl.col(key).cast(pl.Categorical) for key in CATEGORICAL),
+            "annual_value",
+            "lo",
+            "hi",
+            "p_share",
+            "c_share",
+            pl.int_ranges(first_fy, last_fy + 1, dtype=pl.Int32).alias("year"),
+        )
+        .explode("year")
+        .select(
+            A,
+            "service_category",
             "year",
-            *(pl.col(key).cast(pl.Categorical) for key in ("commissioner_id", "provider_id")),
-            (pl.col("amount") * pl.col("p_share") * pl.col("c_share")).alias("spend"),
+            "commissioner_id",
+            "provider_id",
+            (
+                pl.col("annual_value")
+                * (days + 1)
+                / fy_days
+                * pl.col("p_share")
+                * pl.col("c_share")
+            ).alias("spend"),
         )
     )
 

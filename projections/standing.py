@@ -335,8 +335,10 @@ def _value_now(snap: Snapshot) -> pl.LazyFrame:
         .filter(pl.col("annual_value").is_not_null())
         .select("agreement_id", "applies_from", "annual_value", timeline_key().alias("key"))
     )
+    changes = pl.concat([rolled, varied])
+    # most agreements keep their awarded value (null here: the caller falls back to it)
     return (
-        pl.concat([aw, rolled, varied])
+        pl.concat([aw.join(changes, on="agreement_id", how="semi"), changes])
         .filter(pl.col("applies_from") <= snap.as_of)
         .sort("applies_from", "key")
         .group_by("agreement_id")
@@ -374,23 +376,27 @@ def _agreements(snap: Snapshot) -> pl.LazyFrame:
         .then(pl.lit("lapsed"))
         .otherwise(pl.lit("active"))
     )
-    return (
+    # the joins run on the columns they need; the award's descriptive text joins once, last
+    described = awards(ev).select(
+        "agreement_id",
+        "title",
+        "kind",
+        "service_category",
+        "funding_stream",
+        pl.col("effective_on").alias("awarded_on"),
+        pl.col("event_id").alias("award_event_id"),
+        pl.col("type").alias("award_type"),
+        pl.col("rationale").alias("award_rationale"),
+    )
+    standing = (
         awards(ev)
         .select(
             "agreement_id",
-            "title",
-            "kind",
-            "service_category",
             "route",
-            "funding_stream",
             "start",
             pl.col("end").alias("awarded_end"),
             pl.col("annual_value").alias("awarded_value"),
             pl.col("responsible_lead").alias("awarded_lead"),
-            pl.col("effective_on").alias("awarded_on"),
-            pl.col("event_id").alias("award_event_id"),
-            pl.col("type").alias("award_type"),
-            pl.col("rationale").alias("award_rationale"),
             timeline_key().alias("award_key"),
         )
         .join(terms, on="agreement_id", how="left")
@@ -412,4 +418,8 @@ def _agreements(snap: Snapshot) -> pl.LazyFrame:
         .with_columns(status=status, open=pl.col("ended_on").is_null())
         .drop("renewed_end", "value_now", "handed_to")
         .sort("agreement_id")
+    )
+    names = standing.collect_schema().names()
+    return standing.join(described, on="agreement_id", how="left", maintain_order="left").select(
+        "agreement_id", *described.collect_schema().names()[1:], *names[1:]
     )
