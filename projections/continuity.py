@@ -89,8 +89,10 @@ def _continuity(snap: Snapshot) -> pl.DataFrame:
         .then(pl.lit(day) + dt.timedelta(days=1))
         .otherwise(pl.col("ended_on"))
     )
+    needed = [c for c in COLUMNS if c in ag.columns]
     return (
-        ag.join(lineage, on="agreement_id", how="left")
+        ag.select(*needed, "open", "ended_on")
+        .join(lineage, on="agreement_id", how="left")
         .join(thread, on="agreement_id", how="left")
         .join(incumbents, on="agreement_id", how="left")
         .join(limbo, on="agreement_id", how="left")

@@ -60,38 +60,51 @@ def links(snap: Snapshot) -> pl.DataFrame:
 
 
 def lineage_ids(agreements: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
-    """`agreement_id` -> `lineage_id`: each connected set labelled by its earliest agreement."""
-    label = agreements.select(
-        "agreement_id",
-        (pl.col("start").cast(pl.String) + "|" + pl.col("agreement_id")).alias("label"),
+    """`agreement_id` -> `lineage_id`: each connected set labelled by its earliest agreement.
+
+    Agreements are numbered in (start, id) order, so "earliest" is the smallest number; each
+    pass gives every linked agreement the smallest number among itself and its neighbours,
+    until nothing changes (passes over the linked agreements alone, on integers)."""
+    order = (
+        agreements.select("agreement_id", "start")
+        .sort("start", "agreement_id")
+        .with_row_index("label")
     )
-    both_ways = pl.concat(
-        [
-            edges.select(pl.col("from_id").alias("a"), pl.col("to_id").alias("b")),
-            edges.select(pl.col("to_id").alias("a"), pl.col("from_id").alias("b")),
-        ]
+    number = order.select("agreement_id", "label")
+    both_ways = (
+        pl.concat(
+            [
+                edges.select(pl.col("from_id").alias("a"), pl.col("to_id").alias("b")),
+                edges.select(pl.col("to_id").alias("a"), pl.col("from_id").alias("b")),
+            ]
+        )
+        .join(number.rename({"agreement_id": "a", "label": "a_no"}), on="a")
+        .join(number.rename({"agreement_id": "b", "label": "b_no"}), on="b")
+        .select("a_no", "b_no")
     )
-    # only linked agreements can change label: the passes run over them alone
-    whole = label
-    label = label.join(both_ways.select(pl.col("a").unique()), left_on="agreement_id", right_on="a")
+    label = both_ways.select(pl.col("a_no").unique().sort().alias("node")).with_columns(
+        pl.col("node").alias("label")
+    )
     for _ in range(MAX_PASSES):
         via = (
-            both_ways.join(label, left_on="b", right_on="agreement_id")
-            .group_by("a")
+            both_ways.join(label, left_on="b_no", right_on="node")
+            .group_by("a_no")
             .agg(pl.col("label").min().alias("neighbour"))
         )
         nxt = label.join(
-            via, left_on="agreement_id", right_on="a", how="left", maintain_order="left"
-        ).select("agreement_id", pl.min_horizontal("label", "neighbour").alias("label"))
+            via, left_on="node", right_on="a_no", how="left", maintain_order="left"
+        ).select("node", pl.min_horizontal("label", "neighbour").alias("label"))
         if nxt.equals(label):
             break
         label = nxt
+    first = order.select(
+        pl.col("label").alias("earliest"), pl.col("agreement_id").alias("lineage_id")
+    )
     return (
-        whole.join(label, on="agreement_id", how="left", suffix="_linked")
-        .select(
-            "agreement_id",
-            pl.coalesce("label_linked", "label").str.split("|").list.last().alias("lineage_id"),
-        )
+        order.join(label, left_on="label", right_on="node", how="left", suffix="_linked")
+        .with_columns(pl.coalesce("label_linked", "label").alias("earliest"))
+        .join(first, on="earliest", how="left")
+        .select("agreement_id", "lineage_id")
     )
 
 
