@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -61,6 +62,9 @@ class ImportFormat(StrEnum):
 class ExportFormat(StrEnum):
     native = "native"
     ocds = "ocds"
+    xlsx = "xlsx"
+    csv = "csv"
+    parquet = "parquet"
 
 
 class ValueBasis(StrEnum):
@@ -190,17 +194,46 @@ def event_from_flags(type_: str, args: list[str]) -> dict[str, Any]:
 def export(
     file: Annotated[
         Path | None,
-        typer.Argument(help="output file, or a folder for one OCDS package per agreement"),
+        typer.Argument(
+            help="output file, or a folder for one OCDS package per agreement (or view)"
+        ),
     ] = None,
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", help="native (JSON Lines) or ocds")
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="native (JSON Lines), ocds, or every view: xlsx (a sheet each), csv or parquet "
+            "(a file each in a folder)",
+        ),
     ] = ExportFormat.native,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="the file or folder to write (same as FILE)")
+    ] = None,
+    as_of: AsOfOpt = None,
+    known_at: KnownAtOpt = None,
+    months: Annotated[
+        int, typer.Option("--months", help="how far ahead the pipeline view looks, in months")
+    ] = 6,
     validate: Annotated[
         bool, typer.Option(help="check each OCDS package against the OCDS 1.1 schema")
     ] = True,
 ) -> None:
-    """Write every event back in the native format, in recorded order; or, with --format ocds,
-    one OCDS release package per agreement (JSON Lines, or one file each into a folder)."""
+    """Write every event back in the native format, in recorded order; with --format ocds, one
+    OCDS release package per agreement (JSON Lines, or one file each into a folder); with
+    --format xlsx, csv or parquet, every view as of a date (market, concentration, diversity,
+    continuity, pipeline, flags): one workbook with a sheet per view, or a file per view."""
+    if file is not None and output is not None and file != output:
+        raise LedgerError("export writes to FILE or --output; expected one of them, not both")
+    file = output or file
+    views = fmt in (ExportFormat.xlsx, ExportFormat.csv, ExportFormat.parquet)
+    if views:
+        _export_views(fmt.value, file, as_of=as_of, known_at=known_at, months=months)
+        return
+    if as_of is not None or known_at is not None:
+        raise LedgerError(
+            f"--format {fmt.value} writes every event; --as-of and --known-at apply to the "
+            "views (expected --format xlsx, csv or parquet)"
+        )
     ledger = _ledger()
     if fmt is ExportFormat.ocds:
         from infra.interop.ocds_export import write_ocds
@@ -219,6 +252,32 @@ def export(
     with file.open("wb") as out:
         n = write_export(export_lines(ledger), out)
     err_console.print(f"exported {n} events to {file}")
+
+
+def _export_views(
+    fmt: str, target: Path | None, *, as_of: str | None, known_at: str | None, months: int
+) -> None:
+    """Every view to one workbook or a folder of files, with a progress bar on stderr."""
+    from infra.frame_store import load_event_frame
+    from infra.interop.view_export import VIEWS, check_target, ledger_views, write_views
+
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    if target is None:
+        where = "a file such as ledger.xlsx" if fmt == "xlsx" else "a folder"
+        raise LedgerError(f"--format {fmt} writes {where}; expected --output PATH")
+    if months < 0:
+        raise InvalidFieldError("--months", "a number of months, 0 or more", str(months))
+    check_target(fmt, target)
+    # bars on a terminal only: elsewhere a finished bar would leave blank lines on stderr
+    shown = err_console.is_terminal
+    with bar("loading the ledger's events", None) if shown else nullcontext():
+        frame = load_event_frame(_settings.get("store"))
+    with (
+        bar(f"computing and writing the views ({fmt})", len(VIEWS)) if shown else nullcontext()
+    ) as advance:
+        views = ledger_views(frame, day, known, months=months)
+        written = write_views(views, fmt, target, progress=advance)
+    err_console.print(f"exported {len(written)} views as of {day} to {target}")
 
 
 @app.command()

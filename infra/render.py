@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -47,6 +48,26 @@ FRAME_FORMATS = ("table", "csv", "json", "parquet", "xlsx")
 MONEY_COLUMNS = frozenset({"spend", "annual_value", "value", "spend_last_year"})
 
 
+POUNDS = "£#,##0.00"
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def xlsx_sheet(book: Any, frame: Any, name: str, *, money: Sequence[str] = ()) -> None:
+    """One view as a sheet of an open xlsxwriter workbook: a header row (frozen), money
+    columns as numbers in a pound format, dates as dates; an Excel table, named after the
+    sheet when that is a plain lower-case name (an Excel table name cannot look like a cell)."""
+    df = frame
+    sheet = _SHEET_FORBIDDEN.sub(" ", name)[:31]
+    df.write_excel(
+        book,
+        worksheet=sheet,
+        table_name=sheet if re.fullmatch(r"[a-z_]{2,}", sheet) else None,  # else polars names it
+        column_formats={c: POUNDS for c in df.columns if c in MONEY_COLUMNS or c in money},
+        autofit=True,
+        freeze_panes="A2",
+    )
+
+
 def emit_frame(
     frame: Any, fmt: str, *, output: str | None = None, title: str = "", money: Sequence[str] = ()
 ) -> None:
@@ -64,12 +85,10 @@ def emit_frame(
         df.write_parquet(output)  # type: ignore[arg-type]
         return
     if fmt == "xlsx":
-        df.write_excel(
-            output,
-            worksheet=(title or "view")[:31],  # type: ignore[arg-type]
-            column_formats={c: "£#,##0.00" for c in money_cols},
-            autofit=True,
-        )
+        import xlsxwriter
+
+        with xlsxwriter.Workbook(output, {"remove_timezone": True}) as book:
+            xlsx_sheet(book, df, title or "view", money=money)
         return
     shown = df.with_columns(
         [

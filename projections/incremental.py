@@ -107,11 +107,7 @@ def _in(
     others = [k for k in SEGMENT if k not in keys] if level else []
     at = rows.select(pl.all_horizontal(True, *(pl.col(k).is_null() for k in others)))
     hits = (
-        segments.lazy()
-        .select(keys)
-        .pipe(strings)
-        .unique()
-        .with_columns(pl.lit(True).alias("_hit"))
+        segments.lazy().select(keys).pipe(strings).unique().with_columns(pl.lit(True).alias("_hit"))
     )
     joined = (
         rows.lazy()

@@ -227,9 +227,16 @@ def _membership(events: Events) -> pl.LazyFrame:
 
 def _current_providers(members: pl.DataFrame) -> pl.LazyFrame:
     """Who delivers now: the last reset of each group, and each later add or remove applied."""
+    rows = members.lazy().filter(pl.col("key") >= pl.col("current_from"))
+    # most agreements have one provider row in force: nothing to order or fold for them
+    alone = pl.col("agreement_id").is_unique()
+    single = rows.filter(alone & (pl.col("op") != "remove")).select(
+        "agreement_id",
+        pl.when(pl.col("group") == "member").then(pl.col("provider_id")).alias("main_provider_id"),
+        pl.concat_list("provider_id").alias("provider_ids"),
+    )
     latest = (
-        members.lazy()
-        .filter(pl.col("key") >= pl.col("current_from"))
+        rows.filter(~alone)
         .sort("key", "position")
         .group_by("agreement_id", "group", "provider_id")
         .agg(pl.all().last())
@@ -242,7 +249,7 @@ def _current_providers(members: pl.DataFrame) -> pl.LazyFrame:
         pl.col("key"),
         pl.col("position"),
     ]
-    return (
+    several = (
         latest.sort(main_first)
         .group_by("agreement_id")
         .agg(
@@ -253,6 +260,7 @@ def _current_providers(members: pl.DataFrame) -> pl.LazyFrame:
             pl.col("provider_id").alias("provider_ids"),
         )
     )
+    return pl.concat([single, several])
 
 
 def _commissioners_now(events: Events) -> pl.LazyFrame:
@@ -302,10 +310,10 @@ def _leads(events: Events) -> pl.LazyFrame:
     """The lead each agreement was last handed to, and how many handovers it went through."""
     return (
         handovers(events)
-        .with_columns(key=timeline_key())
+        .sort(timeline_key())  # few handovers, each moving many agreements: sort, then explode
+        .select("moved", "to_lead", "effective_on")
         .explode("moved")
         .filter(pl.col("moved").is_not_null())
-        .sort("key")
         .group_by(pl.col("moved").alias("agreement_id"))
         .agg(
             pl.col("to_lead").last().alias("handed_to"),

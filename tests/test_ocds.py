@@ -455,6 +455,170 @@ def test_cli_imports_the_example_and_refuses_in_one_plain_line(
     assert_plain_error(done, str(euros), "ocds-b5fd17-0001/r1", "awards[0].value.currency", "EUR")
 
 
+# -- multi-lot processes -----------------------------------------------------------------------
+
+LOTS = FIXTURES / "multi-lot.json"
+LOT_OCID = "ocds-b5fd17-lots-0001"
+LOT_2 = f"{LOT_OCID}/{LOT_OCID}-lot-2"  # the further award's agreement: <ocid>/<award id>
+
+
+def test_each_award_of_a_multi_lot_process_is_an_agreement_with_its_own_changes(
+    ledger: Ledger,
+) -> None:
+    """Two lots awarded in one release, to two suppliers; a later release extends lot 2's
+    contract only, another terminates lot 1's only (contracts[].awardID says which)."""
+    report = run(ledger, LOTS)
+
+    awards = {a["agreement_id"]: a for a in of_type(ledger, "ContractAwarded")}
+    assert set(awards) == {LOT_OCID, LOT_2}
+    first, second = awards[LOT_OCID], awards[LOT_2]
+    # the first award keeps the ocid and the event ids a single-award process always had
+    assert first["event_id"] == f"ocds:{LOT_OCID}:award-2021-02-01:award"
+    assert second["event_id"] == f"ocds:{LOT_OCID}:award-2021-02-01:award:{LOT_OCID}-lot-2"
+    assert first["providers"] == [{"provider_id": "gb-chc-1000001", "role": "sole", "share": "1"}]
+    assert second["providers"] == [{"provider_id": "gb-coh-01234567", "role": "sole", "share": "1"}]
+    # 500,000 over 730 days and 120,000 over 365 days
+    assert (first["annual_value"], first["start"], first["end"]) == (
+        "250000.00",
+        "2021-04-01",
+        "2023-03-31",
+    )
+    assert (second["annual_value"], second["start"], second["end"]) == (
+        "120000.00",
+        "2021-04-01",
+        "2022-03-31",
+    )
+    assert (first["effective_on"], second["effective_on"]) == ("2021-02-01", "2021-02-03")
+    assert first["commissioners"] == second["commissioners"]
+
+    (extended,) = of_type(ledger, "Extended")
+    assert extended["agreement_id"] == LOT_2
+    assert (extended["new_end"], extended["effective_on"]) == ("2023-03-31", "2022-02-15")
+    assert extended["rationale"] == "extended for a year to align with lot 1 for re-tender"
+    assert extended["event_id"] == f"ocds:{LOT_OCID}:amendment-2022-02-15:extended:{LOT_OCID}-lot-2"
+    assert not of_type(ledger, "Varied")  # 120,000 more pays for the added year at the same rate
+    (terminated,) = of_type(ledger, "Terminated")
+    assert terminated["agreement_id"] == LOT_OCID and terminated["effective_on"] == "2022-06-30"
+    assert terminated["rationale"] == "provider handed back lot 1"
+
+    assert register_row(ledger, LOT_OCID, "2022-12-01")["status"] == "terminated"
+    lot_2 = register_row(ledger, LOT_2, "2022-12-01")
+    assert (lot_2["status"], lot_2["end"], lot_2["annual_value"]) == (
+        "active",
+        "2023-03-31",
+        "120000.00",
+    )
+    assert report.agreements == report.multi_award == {LOT_OCID, LOT_2}
+    assert "read 3 releases; 2 agreements (2 from multi-award processes)" in report.lines()
+    assert report.as_dict()["multi_award_agreements"] == sorted([LOT_OCID, LOT_2])
+    assert (report.providers.created, report.commissioners.created) == (2, 1)
+    assert not report.noticed and not report.skipped
+
+
+def test_reimporting_a_multi_lot_process_adds_nothing(ledger: Ledger) -> None:
+    first = run(ledger, LOTS)
+    rows = stored_rows(ledger)
+    again = run(ledger, LOTS)
+    assert first.recorded == 7  # a commissioner, two providers, two awards, Extended, Terminated
+    assert (again.recorded, again.already_present) == (0, 4)
+    assert stored_rows(ledger) == rows
+
+
+def test_a_later_file_continues_each_lot_by_its_award_id(ledger: Ledger, tmp_path: Path) -> None:
+    """The award release imported first; the amendment and termination later, in a file of
+    their own with no awards: each contract continues the agreement of its awardID."""
+    published = orjson.loads(LOTS.read_bytes())
+    award, *later = published["releases"]
+    run(ledger, write_json(tmp_path / "awards.json", {**published, "releases": [award]}))
+    report = run(ledger, write_json(tmp_path / "later.json", {**published, "releases": later}))
+    assert report.by_type == {"Extended": 1, "Terminated": 1}
+    (extended,) = of_type(ledger, "Extended")
+    (terminated,) = of_type(ledger, "Terminated")
+    assert (extended["agreement_id"], terminated["agreement_id"]) == (LOT_2, LOT_OCID)
+
+
+def test_data_imported_when_only_the_first_award_was_mapped_stays_as_it_was(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """A ledger that imported this process before further awards were mapped holds the first
+    award only, under the ocid: importing it again keeps that agreement and adds the lot."""
+    published = orjson.loads(LOTS.read_bytes())
+    award = published["releases"][0]
+    only_first = {**award, "awards": award["awards"][:1], "contracts": award["contracts"][:1]}
+    only_first["parties"] = award["parties"][:2]
+    run(ledger, write_json(tmp_path / "before.json", {**published, "releases": [only_first]}))
+    before = events(ledger)
+    report = run(ledger, LOTS)
+    assert all(events(ledger)[event_id] == record for event_id, record in before.items())
+    assert report.by_type == {
+        "ContractAwarded": 1,
+        "Extended": 1,
+        "ProviderRegistered": 1,
+        "Terminated": 1,
+    }
+    assert {a["agreement_id"] for a in of_type(ledger, "ContractAwarded")} == {LOT_OCID, LOT_2}
+
+
+def test_one_award_with_contracts_lacking_award_ids_keeps_its_single_contract(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """With one award, a contract that names no award is that award's contract (as before)."""
+    amended = amendment_release()
+    del amended["contracts"][0]["awardID"]
+    ended = termination_release()
+    del ended["contracts"][0]["awardID"]
+    report = run(
+        ledger, write_json(tmp_path / "p.json", package([award_release(), amended, ended]))
+    )
+    assert report.by_type["Extended"] == 1 and report.by_type["Terminated"] == 1
+    assert not report.multi_award
+
+
+def test_a_cancellation_rescinds_only_the_award_it_names(ledger: Ledger, tmp_path: Path) -> None:
+    published = orjson.loads(LOTS.read_bytes())
+    cancelled = {
+        "ocid": LOT_OCID,
+        "id": "cancel-lot-2",
+        "date": "2021-02-10T09:00:00Z",
+        "tag": ["awardCancellation"],
+        "awards": [{"id": f"{LOT_OCID}-lot-2", "status": "cancelled"}],
+    }
+    releases = [published["releases"][0], cancelled]
+    run(ledger, write_json(tmp_path / "p.json", {**published, "releases": releases}))
+    (rescinded,) = of_type(ledger, "Rescinded")
+    assert rescinded["agreement_id"] == LOT_2
+    assert rescinded["rescinds"] == f"ocds:{LOT_OCID}:award-2021-02-01:award:{LOT_OCID}-lot-2"
+    assert register_row(ledger, LOT_OCID, "2021-06-01")["status"] == "active"
+
+
+def test_a_further_award_missing_its_end_is_skipped_and_the_rest_imported(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    published = orjson.loads(LOTS.read_bytes())
+    award = published["releases"][0]
+    del award["awards"][1]["contractPeriod"]["endDate"]
+    del award["contracts"][1]["period"]["endDate"]
+    report = run(ledger, write_json(tmp_path / "p.json", {**published, "releases": [award]}))
+    assert {a["agreement_id"] for a in of_type(ledger, "ContractAwarded")} == {LOT_OCID}
+    (skipped,) = report.skipped
+    assert (skipped.record, skipped.field) == (
+        f"{LOT_OCID}/award-2021-02-01",
+        "contracts[1].period.endDate",
+    )
+
+
+def test_a_further_award_with_no_id_is_reported_not_imported(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    published = orjson.loads(LOTS.read_bytes())
+    award = published["releases"][0]
+    del award["awards"][1]["id"]
+    report = run(ledger, write_json(tmp_path / "p.json", {**published, "releases": [award]}))
+    assert {a["agreement_id"] for a in of_type(ledger, "ContractAwarded")} == {LOT_OCID}
+    (noticed,) = report.noticed
+    assert noticed.field == "awards[1].id" and "no id: not imported" in noticed.why
+
+
 # -- export ----------------------------------------------------------------------------------
 
 

@@ -113,11 +113,27 @@ def buyer(release: dict[str, Any]) -> Located | None:
     return None
 
 
-def first_award_with_suppliers(release: dict[str, Any]) -> Located | None:
-    for i, award in enumerate(items(release.get("awards"))):
-        if items(award.get("suppliers")):
-            return Located(award, f"awards[{i}]")
-    return None
+def awards_with_suppliers(release: dict[str, Any]) -> list[Located]:
+    """The awards that name a supplier: each one an agreement (a lot, when there are several)."""
+    return [
+        Located(award, f"awards[{i}]")
+        for i, award in enumerate(items(release.get("awards")))
+        if items(award.get("suppliers"))
+    ]
+
+
+def names_award(release: dict[str, Any], award_id: str | None) -> bool:
+    """Whether a release itself speaks of this award: one of its awards has the id, or one of
+    its contracts the `awardID`; or it names no award and no contract (a notice about the
+    whole process, such as a tender cancellation)."""
+    awards, contracts = items(release.get("awards")), items(release.get("contracts"))
+    if not awards and not contracts:
+        return True
+    if award_id is None:
+        return False
+    return any(str(a.get("id")) == award_id for a in awards) or any(
+        str(c.get("awardID")) == award_id for c in contracts
+    )
 
 
 def award_by_id(release: dict[str, Any], award_id: Any) -> Located | None:

@@ -2,14 +2,18 @@
 
 Each release is upgraded to OCDS 1.1 (`ocdskit`) and merged into the process's compiled state
 (`ocdsmerge`); the events come from how that state changes:
-- the first award with suppliers -> `ContractAwarded` (one agreement per ocid; other awards are
-  reported), with the parties it names matched or created;
-- the contract's end moving later -> `Extended`; a changed value -> `Varied`;
+- each award with suppliers -> `ContractAwarded`, with the parties it names matched or created.
+  The process's first such award is the agreement named after the ocid (as it always was); each
+  further award (a lot of a multi-lot process) is an agreement of its own, `<ocid>/<award id>`;
+- the end of an award's contract (`contracts[].awardID`; with one award, the only contract)
+  moving later -> `Extended`; a changed value -> `Varied`;
 - `contractTermination` or contract status `terminated` -> `Terminated` (before the end) or
   `Expired` (on or after it; OCDS uses `terminated` for completion too);
 - any `*Cancellation` tag, or the award `cancelled` -> `Rescinded` (the award stays, with no
   effect); supplier changes and an end moved earlier are reported, not recorded.
-Event ids are `ocds:<ocid>:<release id>:<what>`, so importing the same releases again adds nothing.
+In a process of several awards a release's tags concern only the awards and contracts it names.
+Event ids are `ocds:<ocid>:<release id>:<what>` (`:<award id>` added for a further award), so
+importing the same releases again adds nothing.
 """
 
 from __future__ import annotations
@@ -70,16 +74,25 @@ class _State:
     suppliers: tuple[str, ...] | None
     amendments: set[str] = field(default_factory=set)
     done: bool = False
-    others: set[str] = field(default_factory=set)  # other awards already reported
+    lot: str | None = None  # the award id of a further award's agreement; None for the first
+
+
+_UNSET = object()
 
 
 class _Process:
+    """One contracting process: an agreement for each award with suppliers. The first keeps
+    the id it always had (the ocid, or our extension's `agreementId`), so data imported before
+    stays as it was; each further award (a lot) is `<ocid>/<award id>`."""
+
     def __init__(self, ocid: str, ctx: Context):
         self.ocid, self.ctx = ocid, ctx
         self.compiled = CompiledRelease(merge_rules=merge_rules())
-        self.state: _State | None = None
+        self.states: dict[str | None, _State] = {}  # by OCDS award id, in the order mapped
+        self.first: Any = _UNSET  # the award id of the process's first agreement, once known
         self.out: list[Staged] = []
-        self.missing: Note | None = None
+        self.missing: dict[str | None, Note] = {}
+        self.idless = False
 
     # -- per release -------------------------------------------------------------------------
     def release(self, sp: Spooled) -> None:
@@ -99,38 +112,79 @@ class _Process:
             self, sp, release, view, origin, f"{self.ocid}/{sp.release_id} {uri}".strip(), day
         )
         try:
-            if self.state is None:
-                self._first(ctx)
-            elif not self.state.done:
-                self._later(ctx)
+            for state in list(self.states.values()):
+                if not state.done:
+                    self._later(ctx, state)
+            self._new_awards(ctx)
         except BadValue as bad:
             raise origin.refuse(bad.problem, bad.field) from None
 
-    def _first(self, c: Ctx) -> None:
-        found = f.first_award_with_suppliers(c.view)
-        agreement_id = _agreement_id(c.view, self.ocid)
-        if found is None and not f.items(c.view.get("contracts")):
+    def _new_awards(self, c: Ctx) -> None:
+        """Awards with suppliers this process has no agreement for yet."""
+        found = f.awards_with_suppliers(c.view)
+        if not found:
+            self._continue(c)
             return
+        if self.first is _UNSET:
+            self.first = _key(found[0].value)
+        for award in found:
+            key = _key(award.value)
+            if key in self.states:
+                continue
+            if key is None and self.first is not None:  # a further award with no id
+                if not self.idless:
+                    self.idless = True
+                    self.ctx.report.noticed.append(
+                        Note(
+                            c.sp.path,
+                            c.origin.record,
+                            "a further award with suppliers but no id: not imported (each "
+                            "further award becomes an agreement named by its id)",
+                            f"{award.field}.id",
+                        )
+                    )
+                continue
+            lot = None if key == self.first else key
+            self._open(c, award, key, lot)
+
+    def _open(self, c: Ctx, award: f.Located, key: str | None, lot: str | None) -> None:
+        agreement_id = _agreement_id(c.view, self.ocid) if lot is None else _lot_id(self.ocid, lot)
         existing = self.ctx.ledger.agreement(agreement_id)
-        if existing is not None and (
-            found is None or existing.facts[0].event.event_id != c.event_id("award")
-        ):
+        if existing is not None and existing.facts[0].event.event_id != c.event_id("award", lot):
             # an earlier import (or a person) recorded the award: continue from the ledger
-            contracts = f.items(c.view.get("contracts"))
-            award_id = found.value.get("id") if found else contracts[0].get("awardID")
-            self.state = _seeded(existing, award_id)
-            self._later(c)
-            return
-        if found is None:
+            self._seed(c, existing, key, lot)
             return
         try:
-            self._award(c, agreement_id, found)
+            self._award(c, agreement_id, award, key, lot)
         except Missing as missing:
             # a later release may complete it: reported only if none does (see map_process)
-            self.missing = Note(c.sp.path, c.origin.record, missing.problem, missing.field)
-            self.state = None
+            self.missing[key] = Note(c.sp.path, c.origin.record, missing.problem, missing.field)
 
-    def _award(self, c: Ctx, agreement_id: str, award: f.Located) -> None:
+    def _continue(self, c: Ctx) -> None:
+        """A release with contracts but no award with suppliers (a later file): continue the
+        agreements an earlier import recorded, each contract's by its `awardID`."""
+        contracts = f.items(c.view.get("contracts"))
+        keys = [_key({"id": x.get("awardID")}) for x in contracts]
+        for key in keys:
+            if key is not None and key not in self.states:
+                existing = self.ctx.ledger.agreement(_lot_id(self.ocid, key))
+                if existing is not None:
+                    self._seed(c, existing, key, key)
+        free = [k for k in keys if k not in self.states]  # contracts no further award holds
+        if free and self.first is _UNSET:
+            existing = self.ctx.ledger.agreement(_agreement_id(c.view, self.ocid))
+            if existing is not None:
+                self.first = free[0]
+                self._seed(c, existing, self.first, None)
+
+    def _seed(self, c: Ctx, agreement: Any, key: str | None, lot: str | None) -> None:
+        state = _seeded(agreement, key, lot)
+        self.states[key] = state
+        self._later(c, state)
+
+    def _award(
+        self, c: Ctx, agreement_id: str, award: f.Located, key: str | None, lot: str | None
+    ) -> None:
         ctx, view = self.ctx, c.view
         contract = f.contract_for(view, award.value)
         awarded_on = iso_day(f"{award.field}.date", award.value.get("date")) or c.day
@@ -181,7 +235,7 @@ class _Process:
         route = f.route(view)
         category, _ = f.service_category(view, award.value, ctx.options)
         record: dict[str, Any] = {
-            "event_id": c.event_id("award"),
+            "event_id": c.event_id("award", lot),
             "type": "ContractAwarded",
             "effective_on": awarded_on,
             "recorded_by": RECORDED_BY,
@@ -207,10 +261,10 @@ class _Process:
             record["responsible_lead"] = lead
         origin = Origin(c.origin.path, c.origin.record, award.field)
         self.out.append((native(record, origin), origin))
-        self.state = _State(
+        state = _State(
             agreement_id,
             record["event_id"],
-            str(award.value.get("id")) if award.value.get("id") is not None else None,
+            key,
             awarded_on,
             start,
             end,
@@ -218,20 +272,17 @@ class _Process:
             rate,
             _supplier_refs(award.value),
             {f.amendment_key(a) for a in f.amendments(contract)},
+            lot=lot,
         )
+        self.states[key] = state
         ctx.report.agreements.add(agreement_id)
-        self._endings(c, award, contract, snapshot=True)
+        self._endings(c, state, award, contract, snapshot=True)
 
-    def _later(self, c: Ctx) -> None:
-        state = self.state
-        assert state is not None
-        award = (
-            f.award_by_id(c.view, state.award_id) if state.award_id is not None else None
-        ) or f.first_award_with_suppliers(c.view)
+    def _later(self, c: Ctx, state: _State) -> None:
+        award = self._award_of(c, state)
         if award is None:  # a release about the contract only
             award = f.Located({"id": state.award_id} if state.award_id else {}, "awards")
         self.ctx.report.agreements.add(state.agreement_id)
-        self._note_other_awards(c, award)
         contract = f.contract_for(c.view, award.value)
         fresh = [a for a in f.amendments(contract) if f.amendment_key(a) not in state.amendments]
         state.amendments.update(f.amendment_key(a) for a in fresh)
@@ -242,14 +293,19 @@ class _Process:
         )
         dates = [iso_day("amendments[].date", a.get("date")) for a in fresh]
         decided = max([d for d in dates if d] or [c.day])
-        tags = set(c.release.get("tag") or [])
-        if tags & CANCELLATIONS or award.value.get("status") == "cancelled":
+        if self._tags(c, state) & CANCELLATIONS or award.value.get("status") == "cancelled":
             self._emit(
-                c, "rescinded", "Rescinded", c.day, why or None, rescinds=state.award_event_id
+                c,
+                state,
+                "rescinded",
+                "Rescinded",
+                c.day,
+                why or None,
+                rescinds=state.award_event_id,
             )
             state.done = True
             return
-        if self._endings(c, award, contract, why):
+        if self._endings(c, state, award, contract, why):
             return
         try:
             start, end, end_field = f.term(c.view, award, contract, c.day)
@@ -259,7 +315,7 @@ class _Process:
         del start
         old_end = state.end
         if end > old_end:
-            self._emit(c, "extended", "Extended", decided, why or NOT_STATED, new_end=end)
+            self._emit(c, state, "extended", "Extended", decided, why or NOT_STATED, new_end=end)
             state.end = end
         elif end < old_end:
             self.ctx.report.noticed.append(
@@ -271,7 +327,7 @@ class _Process:
                 )
             )
         gbp, _ = in_pounds(f"{value_field}.currency", amount, currency, self.ctx.options.rates)
-        self._revalue(c, gbp, old_end, decided, why, value_field)
+        self._revalue(c, state, gbp, old_end, decided, why, value_field)
         suppliers = _supplier_refs(award.value)
         if state.suppliers is not None and suppliers != state.suppliers:
             self.ctx.report.noticed.append(
@@ -285,11 +341,45 @@ class _Process:
             )
             state.suppliers = suppliers
 
+    def _award_of(self, c: Ctx, state: _State) -> f.Located | None:
+        """The state's award in the compiled release: by its id; for the first agreement, with
+        no id to go by, the first award with suppliers no other agreement holds."""
+        if state.award_id is not None:
+            found = f.award_by_id(c.view, state.award_id)
+            if found is not None:
+                return found
+        if state.lot is not None:
+            return None
+        taken = {k for k, s in self.states.items() if s is not state}
+        return next(
+            (a for a in f.awards_with_suppliers(c.view) if _key(a.value) not in taken), None
+        )
+
+    def _tags(self, c: Ctx, state: _State) -> set[str]:
+        """The release's tags that concern this agreement: all of them in a process of one
+        award; with several, only when the release itself names this award or its contract,
+        or names no award nor contract at all (a notice about the whole process)."""
+        tags = set(c.release.get("tag") or [])
+        several = (
+            state.lot is not None
+            or len(self.states) > 1
+            or len(f.awards_with_suppliers(c.view)) > 1
+            or len({str(x.get("awardID")) for x in f.items(c.view.get("contracts"))}) > 1
+        )
+        if not several or f.names_award(c.release, state.award_id):
+            return tags
+        return set()
+
     def _revalue(
-        self, c: Ctx, gbp: Decimal, old_end: str, decided: str, why: str, value_field: str
+        self,
+        c: Ctx,
+        state: _State,
+        gbp: Decimal,
+        old_end: str,
+        decided: str,
+        why: str,
+        value_field: str,
     ) -> None:
-        state = self.state
-        assert state is not None
         change = revalue(
             self.ctx.options.value_basis,
             old_amount=state.amount,
@@ -310,6 +400,7 @@ class _Process:
         state.rate = new_rate
         self._emit(
             c,
+            state,
             "varied",
             "Varied",
             c.day,
@@ -321,6 +412,7 @@ class _Process:
     def _endings(
         self,
         c: Ctx,
+        state: _State,
         award: f.Located,
         contract: f.Located | None,
         why: str = "",
@@ -330,10 +422,8 @@ class _Process:
         """An ending, when the release says the contract ended. In a snapshot (a compiled
         release, or the very release that first shows the award) the release's date is not
         when it ended: an ending before the end date is then reported, not recorded."""
-        state = self.state
-        assert state is not None
         status = contract.value.get("status") if contract else None
-        if "contractTermination" not in set(c.release.get("tag") or []) and status != "terminated":
+        if "contractTermination" not in self._tags(c, state) and status != "terminated":
             return False
         if c.day < state.end and (snapshot or c.sp.compiled):
             self.ctx.report.noticed.append(
@@ -348,17 +438,24 @@ class _Process:
             state.done = True
             return True
         if c.day < state.end:
-            self._emit(c, "terminated", "Terminated", c.day, why or NOT_STATED)
+            self._emit(c, state, "terminated", "Terminated", c.day, why or NOT_STATED)
         else:
-            self._emit(c, "expired", "Expired", c.day, why or None)
+            self._emit(c, state, "expired", "Expired", c.day, why or None)
         state.done = True
         return True
 
-    def _emit(self, c: Ctx, what: str, type_: str, day: str, why: str | None, **data: Any) -> None:
-        state = self.state
-        assert state is not None
+    def _emit(
+        self,
+        c: Ctx,
+        state: _State,
+        what: str,
+        type_: str,
+        day: str,
+        why: str | None,
+        **data: Any,
+    ) -> None:
         record: dict[str, Any] = {
-            "event_id": c.event_id(what),
+            "event_id": c.event_id(what, state.lot),
             "type": type_,
             "effective_on": max(day, state.awarded_on),
             "recorded_by": RECORDED_BY,
@@ -369,25 +466,6 @@ class _Process:
         if why:
             record["rationale"] = why
         self.out.append((native(record, c.origin), c.origin))
-
-    def _note_other_awards(self, c: Ctx, award: f.Located) -> None:
-        state = self.state
-        assert state is not None
-        for other in f.items(c.view.get("awards")):
-            other_id = str(other.get("id"))
-            if other is award.value or other_id in state.others or other_id == state.award_id:
-                continue
-            if f.items(other.get("suppliers")):
-                state.others.add(other_id)
-                self.ctx.report.noticed.append(
-                    Note(
-                        c.sp.path,
-                        c.origin.record,
-                        f"award '{other_id}' not imported: one agreement per ocid, from its "
-                        "first award with suppliers",
-                        "awards",
-                    )
-                )
 
     def _commissioner_attributes(self, view: dict[str, Any], buyer: f.Located) -> dict[str, Any]:
         ours = f.party_attributes(view, buyer.value)
@@ -414,8 +492,10 @@ class Ctx:
     source: str
     day: str
 
-    def event_id(self, what: str) -> str:
-        return f"ocds:{self.process.ocid}:{self.sp.release_id}:{what}"
+    def event_id(self, what: str, lot: str | None = None) -> str:
+        """`ocds:<ocid>:<release id>:<what>`, and `:<award id>` after it for a further award."""
+        base = f"ocds:{self.process.ocid}:{self.sp.release_id}:{what}"
+        return base if lot is None else f"{base}:{lot}"
 
 
 def map_process(ocid: str, releases: list[Spooled], ctx: Context) -> list[Staged]:
@@ -423,8 +503,11 @@ def map_process(ocid: str, releases: list[Spooled], ctx: Context) -> list[Staged
     process = _Process(ocid, ctx)
     for sp in releases:
         process.release(sp)
-    if process.state is None and process.missing is not None:
-        ctx.report.skipped.append(process.missing)
+    ctx.report.skipped.extend(
+        note for key, note in process.missing.items() if key not in process.states
+    )
+    if len(process.states) > 1:
+        ctx.report.multi_award.update(s.agreement_id for s in process.states.values())
     return process.out
 
 
@@ -444,6 +527,16 @@ def _agreement_id(view: dict[str, Any], ocid: str) -> str:
     return given if isinstance(given, str) and given.strip() else ocid
 
 
+def _lot_id(ocid: str, award_id: str) -> str:
+    """The agreement of a further award of a process: deterministic, so a re-import finds it."""
+    return f"{ocid}/{award_id}"
+
+
+def _key(award: dict[str, Any]) -> str | None:
+    ident = award.get("id")
+    return str(ident) if ident is not None else None
+
+
 def _supplier_refs(award: dict[str, Any]) -> tuple[str, ...]:
     return tuple(
         str(s.get("id") if s.get("id") is not None else s.get("name"))
@@ -451,7 +544,7 @@ def _supplier_refs(award: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
-def _seeded(agreement: Any, award_id: Any) -> _State:
+def _seeded(agreement: Any, award_id: str | None, lot: str | None) -> _State:
     """The state of an agreement an earlier import (or a person) recorded, to continue from."""
     terms = agreement.terms()
     award = terms.award
@@ -459,7 +552,7 @@ def _seeded(agreement: Any, award_id: Any) -> _State:
     return _State(
         terms.agreement_id,
         award.event_id if award else agreement.facts[0].event.event_id,
-        str(award_id) if award_id is not None else None,
+        award_id,
         award.effective_on if award else agreement.facts[0].event.effective_on,
         terms.start,
         terms.end,
@@ -467,4 +560,5 @@ def _seeded(agreement: Any, award_id: Any) -> _State:
         rate,
         None,
         done=terms.ended is not None or award is None,
+        lot=lot,
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 from domain.catalogue import LedgerEvent, parse_event
 from domain.ledger import Ledger
+from infra.interop.party_events import party_events
 from infra.interop.report import Origin, PartyCounts
 
 _LEGAL_FORMS = {"ltd", "limited", "plc", "llp", "cic", "cio", "inc", "incorporated"}
@@ -122,10 +123,11 @@ class PartyBook:
         self._load(ledger)
 
     def _load(self, ledger: Ledger) -> None:
+        """Index every name and identifier the ledger's organisations have carried, reading
+        their events only (not the agreements'), in recorded order."""
         names: dict[tuple[str, str], list[str]] = defaultdict(list)
         keys: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for fact in ledger.facts():
-            e = fact.event
+        for e in party_events(ledger):
             kind = e.spec.subject
             if kind not in ("provider", "commissioner") or "name" not in e.data:
                 continue
@@ -136,8 +138,8 @@ class PartyBook:
                 if key:
                     keys[ref].append(key)
             keys[ref].extend(str(k) for k in e.data.get("org_identifiers") or ())
-        for (kind, ref), found in names.items():
-            self.index[kind].add(ref, found, keys[(kind, ref)])
+        for (subject, party_id), found in names.items():
+            self.index[subject].add(party_id, found, keys[(subject, party_id)])
 
     def resolve(
         self,

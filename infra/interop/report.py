@@ -102,6 +102,7 @@ class InteropReport:
     read: int = 0  # source records: releases, rows, grants
     duplicates: int = 0
     agreements: set[str] = field(default_factory=set)
+    multi_award: set[str] = field(default_factory=set)  # agreements of multi-award processes
     providers: PartyCounts = field(default_factory=PartyCounts)
     commissioners: PartyCounts = field(default_factory=PartyCounts)
     skipped: list[Note] = field(default_factory=list)
@@ -125,7 +126,10 @@ class InteropReport:
             f"the ledger)",
             f"read {self.read} {self.unit}"
             + (f" ({self.duplicates} exact duplicates ignored)" if self.duplicates else "")
-            + f"; {len(self.agreements)} agreements",
+            + f"; {len(self.agreements)} agreements"
+            + (
+                f" ({len(self.multi_award)} from multi-award processes)" if self.multi_award else ""
+            ),
             self.providers.summary("providers"),
             self.commissioners.summary("commissioners"),
         ]
@@ -163,6 +167,7 @@ class InteropReport:
             "read": self.read,
             "duplicates": self.duplicates,
             "agreements": sorted(self.agreements),
+            "multi_award_agreements": sorted(self.multi_award),
             "providers": parties(self.providers),
             "commissioners": parties(self.commissioners),
             "recorded": self.recorded,
