@@ -210,5 +210,6 @@ def held_by(snap: Snapshot, *, lead: str | None, commissioner: str | None) -> pl
     `as_of`: the portfolio a brief describes."""
     ag = snap.agreements.filter(pl.col("open"))
     if lead is not None:
-        return ag.filter(pl.col("responsible_lead") == lead)
-    return ag.filter(pl.col("commissioner_ids").list.contains(pl.lit(commissioner)))
+        return ag.filter(pl.col("responsible_lead") == lead).sort("agreement_id")
+    mine = ag.filter(pl.col("commissioner_ids").list.contains(pl.lit(commissioner)))
+    return mine.sort("agreement_id")

@@ -50,6 +50,14 @@ class Families:
             self._decoded[key] = build(self.frame).collect().lazy()
         return self._decoded[key]
 
+    def prefetch(self, *decoders: Callable[[Events], pl.LazyFrame]) -> Families:
+        """Decode several families in one pass over the events (polars shares the scan)."""
+        wanted = [d for d in decoders if (d.__name__,) not in self._decoded]
+        plans = [d.__wrapped__(self.frame) for d in wanted]  # type: ignore[attr-defined]
+        for decoder, frame in zip(wanted, pl.collect_all(plans), strict=True):
+            self._decoded[(decoder.__name__,)] = frame.lazy()
+        return self
+
 
 Events = pl.LazyFrame | Families
 
@@ -118,6 +126,19 @@ def award_providers(frame: pl.LazyFrame) -> pl.LazyFrame:
     no share."""
     rows = _decode(frame, AWARD_TYPES, ("agreement_id", "providers"))
     return _explode_parties(rows, "providers", ("provider_id", "role", "share"))
+
+
+@family
+def award_commissioner_lists(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Each award's commissioner ids as a list, in the award's order."""
+    return _decode(frame, AWARD_TYPES, ("agreement_id", "commissioners")).select(
+        "agreement_id",
+        "notification_id",
+        "effective_on",
+        pl.col("commissioners")
+        .list.eval(pl.element().struct.field("commissioner_id"))
+        .alias("commissioner_id"),
+    )
 
 
 @family

@@ -253,11 +253,15 @@ def in_force(frame: pl.LazyFrame) -> pl.LazyFrame:
     other row stays in the lazy query.
     """
     is_amendment = pl.col("type").is_in(list(CORRECTION_TYPES))
-    targets = pl.col("target_id").filter(is_amendment).drop_nulls().implode()
-    touched = frame.filter(is_amendment | pl.col("event_id").is_in(targets)).collect()
-    if touched.filter(is_amendment).is_empty():
+    plain = list(_PLAIN.names())  # the payload is decoded again from `data` for replaced rows
+    amendments = frame.filter(is_amendment).select(plain).collect()
+    if amendments.is_empty():
         return frame
-    amendments = touched.filter(is_amendment).sort("notification_id")
+    named = amendments["target_id"].drop_nulls().implode()
+    touched = pl.concat(
+        [amendments, frame.filter(pl.col("event_id").is_in(named)).select(plain).collect()]
+    )
+    amendments = amendments.sort("notification_id")
     rescinded = set(amendments.filter(pl.col("type") == "Rescinded")["target_id"].to_list())
     by_id = {r["event_id"]: r for r in touched.filter(~is_amendment).to_dicts()}
     merged: dict[str, LedgerEvent] = {}

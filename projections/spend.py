@@ -26,7 +26,18 @@ from dataclasses import dataclass
 import polars as pl
 import polars.selectors as cs
 
-from projections.families import Events, Families, awards, endings, term_changes, variations
+from projections.families import (
+    Events,
+    Families,
+    award_commissioners,
+    award_providers,
+    awards,
+    endings,
+    restructures,
+    settlements,
+    term_changes,
+    variations,
+)
 from projections.parties import AFTER_ALL, ORDER, A, commissioner_eras, eras, provider_eras
 
 
@@ -142,7 +153,16 @@ class Basis:
     def of(cls, events: Events | Basis) -> Basis:
         if isinstance(events, Basis):
             return events
-        families = Families.of(events)
+        families = Families.of(events).prefetch(
+            awards,
+            award_providers,
+            award_commissioners,
+            term_changes,
+            variations,
+            restructures,
+            endings,
+            settlements,
+        )
         parts = pl.collect_all(
             [
                 lives(families),

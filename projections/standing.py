@@ -17,10 +17,9 @@ from typing import TypeVar
 
 import polars as pl
 
-from projections.families import Events, Families
+from projections.families import Events, Families, award_commissioner_lists
 from projections.frame import (
     as_known_at,
-    award_commissioners,
     award_providers,
     awards,
     effective_by,
@@ -134,7 +133,8 @@ class Snapshot:
 
     @cached_property
     def agreements(self) -> pl.DataFrame:
-        """One row per agreement awarded (and not rescinded) by `as_of`."""
+        """One row per agreement awarded (and not rescinded) by `as_of`, in no particular
+        order."""
         return _agreements(self).collect()
 
 
@@ -266,11 +266,7 @@ def _current_providers(members: pl.DataFrame) -> pl.LazyFrame:
 def _commissioners_now(events: Events) -> pl.LazyFrame:
     """The commissioners listed on `as_of` (the award's, or a restructure's since), in order,
     and since when. Most agreements were never restructured: their award's list stands."""
-    listed = (
-        award_commissioners(events)
-        .group_by("agreement_id", "notification_id", maintain_order=True)
-        .agg(pl.col("effective_on").first(), pl.col("commissioner_id"))  # in list order
-    )
+    listed = award_commissioner_lists(events)
     rs = restructures(events)
     moved = rs.filter(
         pl.col("commissioners").is_not_null()
@@ -425,9 +421,9 @@ def _agreements(snap: Snapshot) -> pl.LazyFrame:
         )
         .with_columns(status=status, open=pl.col("ended_on").is_null())
         .drop("renewed_end", "value_now", "handed_to")
-        .sort("agreement_id")
     )
+    # in no particular order: each view sorts what it shows
     names = standing.collect_schema().names()
-    return standing.join(described, on="agreement_id", how="left", maintain_order="left").select(
+    return standing.join(described, on="agreement_id", how="left").select(
         "agreement_id", *described.collect_schema().names()[1:], *names[1:]
     )
