@@ -29,7 +29,7 @@ import polars as pl
 from domain.catalogue import AWARD_TYPES, CATALOGUE, CORRECTION_TYPES, NOT_STATED, LedgerEvent
 from domain.errors import LedgerError
 from domain.history import describe
-from projections.continuity import continuity, lineage_table
+from projections.continuity import continuity, continuity_table, lineage_table
 from projections.frame import corrections
 from projections.lineage import links
 from projections.pipeline import pipeline
@@ -84,20 +84,16 @@ def flags(
 
 
 def _flags(snap: Snapshot) -> pl.DataFrame:
-    c = (
-        continuity(snap, snap.as_of)
-        .collect()
-        .join(
-            snap.agreements.select(
-                "agreement_id",
-                "open",
-                "annual_value",
-                "awarded_value",
-                "award_event_id",
-                "awarded_on",
-            ),
-            on="agreement_id",
-        )
+    c = continuity_table(snap).join(
+        snap.agreements.select(
+            "agreement_id",
+            "open",
+            "annual_value",
+            "awarded_value",
+            "award_event_id",
+            "awarded_on",
+        ),
+        on="agreement_id",
     )
     day = pl.lit(snap.as_of)
     thread = pl.when(pl.col("last_competition_start").is_not_null())

@@ -30,6 +30,7 @@ from domain.errors import InvalidFieldError, LedgerError
 from projections.audit import flags
 from projections.continuity import continuity, held_by
 from projections.diversity import classed
+from projections.families import as_text
 from projections.frame import (
     awards,
     commissioners,
@@ -231,7 +232,7 @@ def _settlements(
     open_ = snap.agreements.filter(pl.col("open")).select(
         "agreement_id",
         "commissioner_ids",
-        pl.col("agreement_id").is_in(held["agreement_id"].implode()).alias("held"),
+        pl.col("agreement_id").cast(pl.String).is_in(held["agreement_id"].implode()).alias("held"),
     )
     payer = pl.element().struct.field("commissioner_id")
     return (
@@ -256,6 +257,7 @@ def _settlements(
             "recorded_by",
             "rationale",
         )
+        .with_columns(pl.col("agreement_id").cast(pl.String))
         .sort("agreement_id", "effective_on")
     )
 
@@ -279,7 +281,7 @@ def _with_predecessors(snap: Snapshot, orgs: pl.Series) -> pl.Series:
 
 def _non_competitive(snap: Snapshot, held: pl.DataFrame, cont: pl.DataFrame) -> pl.DataFrame:
     why = snap.terms.select(
-        "agreement_id",
+        pl.col("agreement_id").cast(pl.String),
         pl.format(
             "{} {} to {}: {}",
             "effective_on",
@@ -320,7 +322,7 @@ def _non_competitive(snap: Snapshot, held: pl.DataFrame, cont: pl.DataFrame) -> 
 
 
 def _lineage(snap: Snapshot, held: pl.DataFrame) -> pl.DataFrame:
-    edges = snap.view("links", links)
+    edges = as_text(snap.view("links", links).lazy()).collect()
     before = ancestry(edges, held["agreement_id"]).filter(pl.col("depth") > 0)
     cont = continuity(snap, snap.as_of).collect()
     return (
@@ -349,7 +351,7 @@ def _lineage(snap: Snapshot, held: pl.DataFrame) -> pl.DataFrame:
 
 
 def _corrections(snap: Snapshot, held: pl.DataFrame) -> pl.DataFrame:
-    edges = snap.view("links", links)
+    edges = as_text(snap.view("links", links).lazy()).collect()
     thread = ancestry(edges, held["agreement_id"])
     return (
         corrections(snap.frame)

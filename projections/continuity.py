@@ -29,6 +29,7 @@ import datetime as dt
 
 import polars as pl
 
+from projections.families import as_text
 from projections.frame import commissioners, providers
 from projections.lineage import canonical_providers, lineage_ids, links, threads
 from projections.standing import FrameLike, Snapshot, days, years
@@ -65,7 +66,12 @@ def continuity(
     frame: FrameLike | Snapshot, as_of: dt.date, known_at: dt.datetime | None = None
 ) -> pl.LazyFrame:
     """One row per agreement: lineage, incumbent and tenure, renewals, limbo, responsibility."""
-    return Snapshot.of(frame, as_of, known_at).view("continuity", _continuity).lazy()
+    return as_text(continuity_table(Snapshot.of(frame, as_of, known_at)).lazy())
+
+
+def continuity_table(snap: Snapshot) -> pl.DataFrame:
+    """The continuity rows of the snapshot, agreement ids categorical (for other views)."""
+    return snap.view("continuity", _continuity)
 
 
 def lineage_table(snap: Snapshot) -> pl.DataFrame:
@@ -208,8 +214,8 @@ def _orphans(snap: Snapshot) -> pl.DataFrame:
 def held_by(snap: Snapshot, *, lead: str | None, commissioner: str | None) -> pl.DataFrame:
     """The open agreements (not ended) a lead answers for, or a commissioner commissions, on
     `as_of`: the portfolio a brief describes."""
-    ag = snap.agreements.filter(pl.col("open"))
+    ag = as_text(snap.agreements.lazy().filter(pl.col("open")))
     if lead is not None:
-        return ag.filter(pl.col("responsible_lead") == lead).sort("agreement_id")
+        return ag.filter(pl.col("responsible_lead") == lead).sort("agreement_id").collect()
     mine = ag.filter(pl.col("commissioner_ids").list.contains(pl.lit(commissioner)))
-    return mine.sort("agreement_id")
+    return mine.sort("agreement_id").collect()

@@ -174,7 +174,7 @@ def at_risk(
     Columns: provider_id, name, sector, size_band, agreement_id, end, spend, spend_last_year,
     financial_year."""
     basis, spend = spend_as_of(frame, as_of, known_at)
-    return at_risk_from(basis, spend, as_of)
+    return strings(at_risk_from(basis, spend, as_of))
 
 
 def _months_later(day: dt.date, months: int) -> dt.date:

@@ -16,6 +16,7 @@ import polars as pl
 
 from domain.catalogue import DECISION_TYPES
 from domain.errors import InvalidFieldError
+from projections.families import as_text
 from projections.standing import (
     LINKING_CHANGES,
     FrameLike,
@@ -51,7 +52,7 @@ def pipeline(
     if months < 0:
         raise InvalidFieldError("--months", "a whole number of months, 0 or more", months)
     snap = Snapshot.of(frame, as_of, known_at)
-    return snap.view(f"pipeline:{months}", lambda s: _pipeline(s, months)).lazy()
+    return as_text(snap.view(f"pipeline:{months}", lambda s: _pipeline(s, months)).lazy())
 
 
 def _pipeline(snap: Snapshot, months: int) -> pl.DataFrame:
@@ -63,7 +64,7 @@ def _pipeline(snap: Snapshot, months: int) -> pl.DataFrame:
             pl.col("type").is_in(list(DECISION_TYPES))
             & (~restructure | change.is_in(LINKING_CHANGES))
         )
-        .group_by(pl.col("subject_id").alias("agreement_id"))
+        .group_by(pl.col("subject_id").cast(pl.Categorical).alias("agreement_id"))
         .agg(timeline_key().max().alias("last_decision_key"))
         .collect()
     )

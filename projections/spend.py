@@ -24,11 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-import polars.selectors as cs
 
 from projections.families import (
     Events,
     Families,
+    as_text,
     award_commissioners,
     award_providers,
     awards,
@@ -237,7 +237,7 @@ def attributed(events: Events | Basis) -> pl.LazyFrame:
 
 def strings(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Categorical keys back to text, as views give them to their readers."""
-    return frame.with_columns(cs.categorical().cast(pl.String))
+    return as_text(frame)
 
 
 def agreement_spend(events: Events | Basis) -> pl.LazyFrame:
