@@ -274,9 +274,11 @@ class FrameStore:
         manifest = Manifest.read(self.folder)
         assert manifest is not None
         self.last_read = 0
-        return pl.scan_parquet([self.folder / p for p in manifest.parts]).cast(
-            dict(EVENT_SCHEMA)  # type: ignore[arg-type]
-        )
+        # prefiltered: a filter's columns are read first, the others only for the rows kept
+        scan = pl.scan_parquet([self.folder / p for p in manifest.parts], parallel="prefiltered")
+        if scan.collect_schema() == EVENT_SCHEMA:
+            return scan  # no cast: it would keep filters from reaching the reader
+        return scan.cast(dict(EVENT_SCHEMA))  # type: ignore[arg-type]
 
     def _read_parts(self, manifest: Manifest) -> pl.DataFrame:
         if not manifest.parts:

@@ -99,19 +99,25 @@ def mix(frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
 
 def entry_exit_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
     """Providers, entrants and exits per segment and year from the market view's rows."""
-    key = ["service_category", "commissioner_id", "provider_id"]
-    year = pl.col("year")
+    segment = ["service_category", "commissioner_id"]
+    # each provider's first and last year in each segment, then counted per segment and year
+    spans = view.group_by(*segment, "provider_id").agg(
+        pl.col("year").min().alias("first"), pl.col("year").max().alias("last")
+    )
+    counted = []
+    for edge, name in (("first", "entrants"), ("last", "exits")):
+        counted.append(
+            spans.group_by(*segment, pl.col(edge).alias("year")).agg(
+                pl.len().cast(pl.Int64).alias(name)
+            )
+        )
+    on = ["year", *segment]
     return (
-        view.with_columns(
-            (year == year.min().over(key)).alias("first"),
-            (year == year.max().over(key)).alias("last"),
-        )
-        .group_by("year", "service_category", "commissioner_id")
-        .agg(
-            pl.len().cast(pl.Int64).alias("providers"),
-            pl.col("first").sum().cast(pl.Int64).alias("entrants"),
-            pl.col("last").sum().cast(pl.Int64).alias("exits"),
-        )
+        view.group_by(on)
+        .agg(pl.len().cast(pl.Int64).alias("providers"))
+        .join(counted[0], on=on, how="left", nulls_equal=True)
+        .join(counted[1], on=on, how="left", nulls_equal=True)
+        .with_columns(pl.col("entrants", "exits").fill_null(0))
         .select(fy_label(pl.col("year")), *ENTRY_COLUMNS[1:], "year")
     )
 

@@ -150,17 +150,21 @@ def awards(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 @family
-def award_providers(frame: pl.LazyFrame) -> pl.LazyFrame:
+def award_parties(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Each award's provider and commissioner lists (the three views of them below share one
+    decoding of the award rows)."""
+    return _decode(frame, AWARD_TYPES, ("agreement_id", "providers", "commissioners"))
+
+
+def award_providers(frame: Events) -> pl.LazyFrame:
     """Each award's providers, one row each, in list order (`position`); subcontractors have
     no share."""
-    rows = _decode(frame, AWARD_TYPES, ("agreement_id", "providers"))
-    return _explode_parties(rows, "providers", ("provider_id", "role", "share"))
+    return _explode_parties(award_parties(frame), "providers", ("provider_id", "role", "share"))
 
 
-@family
-def award_commissioner_lists(frame: pl.LazyFrame) -> pl.LazyFrame:
+def award_commissioner_lists(frame: Events) -> pl.LazyFrame:
     """Each award's commissioner ids as a list, in the award's order."""
-    return _decode(frame, AWARD_TYPES, ("agreement_id", "commissioners")).select(
+    return award_parties(frame).select(
         "agreement_id",
         "notification_id",
         "effective_on",
@@ -170,11 +174,9 @@ def award_commissioner_lists(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-@family
-def award_commissioners(frame: pl.LazyFrame) -> pl.LazyFrame:
+def award_commissioners(frame: Events) -> pl.LazyFrame:
     """Each award's commissioners with their contribution shares."""
-    rows = _decode(frame, AWARD_TYPES, ("agreement_id", "commissioners"))
-    return _explode_parties(rows, "commissioners", ("commissioner_id", "share"))
+    return _explode_parties(award_parties(frame), "commissioners", ("commissioner_id", "share"))
 
 
 def _explode_parties(rows: pl.LazyFrame, column: str, keys: tuple[str, ...]) -> pl.LazyFrame:

@@ -69,6 +69,7 @@ EVENT_SCHEMA = pl.Schema(
         "event_id": pl.String(),
         "subject_id": pl.String(),  # agreement, provider, commissioner or handing-over lead
         "target_id": pl.String(),  # what a Corrected / Rescinded names
+        "target_notification_id": pl.Int64(),  # ... and where that event sits in the log
         "effective_on": pl.Date(),
         "recorded_at": pl.Datetime("us", "UTC"),
         "recorded_by": pl.String(),
@@ -134,6 +135,7 @@ def decode_stored(
         "event_id",
         _own_subject().alias("subject_id"),
         pl.coalesce("corrects", "rescinds").alias("target_id"),
+        pl.lit(None, pl.Int64).alias("target_notification_id"),
         pl.col("effective_on").str.to_date("%Y-%m-%d"),
         pl.col("timestamp")
         .struct.field("_data_")
@@ -166,19 +168,24 @@ def resolve_targets(frame: pl.DataFrame, prior: pl.DataFrame | None) -> pl.DataF
         return frame
     wanted = pl.col("event_id").is_in(amendments["target_id"].implode())
     sources = [frame] if prior is None else [prior, frame]
-    subjects = {
-        r["event_id"]: r["subject_id"]
+    found = [
+        r
         for part in sources
-        for r in part.filter(wanted).select("event_id", "subject_id").to_dicts()
-    }
+        for r in part.filter(wanted).select("event_id", "subject_id", "notification_id").to_dicts()
+    ]
+    subjects = {r["event_id"]: r["subject_id"] for r in found}
+    numbers = {r["event_id"]: r["notification_id"] for r in found}
     resolved: dict[str, str | None] = {}
     for _ in range(2):  # a Rescinded of a Corrected: the Corrected's subject first
         for r in amendments.to_dicts():
             resolved[r["event_id"]] = subjects.get(r["target_id"])
         subjects.update(resolved)
+    located = {r["event_id"]: numbers.get(r["target_id"]) for r in amendments.to_dicts()}
     subject = pl.col("event_id").replace_strict(resolved, default=None, return_dtype=pl.String)
+    number = pl.col("event_id").replace_strict(located, default=None, return_dtype=pl.Int64)
     return frame.with_columns(
-        subject_id=pl.when(is_amendment).then(subject).otherwise(pl.col("subject_id"))
+        subject_id=pl.when(is_amendment).then(subject).otherwise(pl.col("subject_id")),
+        target_notification_id=pl.when(is_amendment).then(number),
     )
 
 
@@ -206,6 +213,7 @@ def frame_from_facts(facts: Iterable[FactLike]) -> pl.DataFrame:
                 "event_id": e.event_id,
                 "subject_id": e.subject_id,
                 "target_id": e.data.get("corrects") or e.data.get("rescinds"),
+                "target_notification_id": None,
                 "effective_on": dt.date.fromisoformat(e.effective_on),
                 "recorded_at": f.recorded_at,
                 "recorded_by": e.recorded_by,
@@ -257,10 +265,16 @@ def in_force(frame: pl.LazyFrame) -> pl.LazyFrame:
     amendments = frame.filter(is_amendment).select(plain).collect()
     if amendments.is_empty():
         return frame
-    named = amendments["target_id"].drop_nulls().implode()
-    touched = pl.concat(
-        [amendments, frame.filter(pl.col("event_id").is_in(named)).select(plain).collect()]
-    )
+    # targets by their place in the log (integers, which Parquet statistics can skip to),
+    # by event id only for an amendment whose target was not located when loaded
+    numbers = amendments["target_notification_id"].drop_nulls().implode()
+    unlocated = amendments.filter(
+        pl.col("target_notification_id").is_null() & pl.col("target_id").is_not_null()
+    )["target_id"]
+    wanted = pl.col("notification_id").is_in(numbers)
+    if unlocated.len():
+        wanted = wanted | pl.col("event_id").is_in(unlocated.implode())
+    touched = pl.concat([amendments, frame.filter(wanted).select(plain).collect()])
     amendments = amendments.sort("notification_id")
     rescinded = set(amendments.filter(pl.col("type") == "Rescinded")["target_id"].to_list())
     by_id = {r["event_id"]: r for r in touched.filter(~is_amendment).to_dicts()}

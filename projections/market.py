@@ -70,14 +70,24 @@ def simpson(share: pl.Expr) -> pl.Expr:
 
 # -- views ---------------------------------------------------------------------------------------
 def segment_levels(
-    spend: pl.LazyFrame, keys: tuple[str, ...] = ("provider_id",), *, shares: bool = False
+    spend: pl.LazyFrame,
+    keys: tuple[str, ...] = ("provider_id",),
+    *,
+    shares: bool = False,
+    summed: bool = False,
 ) -> pl.LazyFrame:
     """Spend per (year, category, commissioner, *keys) at the three segment levels: category x
     commissioner, category alone (commissioner null), commissioner alone (category null); with
-    `shares`, each row's share of its segment (rows without spend dropped first)."""
-    both = spend.group_by("year", "service_category", "commissioner_id", *keys).agg(
-        pl.col("spend").sum()
+    `shares`, each row's share of its segment (rows without spend dropped first). `summed`
+    says `spend` already has one row per (year, category, commissioner, *keys)."""
+    both = (
+        spend
+        if summed
+        else spend.group_by("year", "service_category", "commissioner_id", *keys).agg(
+            pl.col("spend").sum()
+        )
     )
+    both = both.collect().lazy()  # read by all three levels: computed once
     dtypes = both.collect_schema()
     levels = [
         (both, ("year", "service_category", "commissioner_id"), None),
@@ -101,10 +111,10 @@ def segment_levels(
 
 
 def market_from_spend(spend: pl.LazyFrame) -> pl.LazyFrame:
-    """The market view from spend per year, category, commissioner and provider (see
-    `projections.spend.segment_spend`); providers without spend in a segment and year have no
-    row. Rows come in no particular order (`in_order` sorts them for people)."""
-    return segment_levels(spend, shares=True).select(
+    """The market view from spend per year, category, commissioner and provider (one row each,
+    as `projections.spend.segment_spend` gives it); providers without spend in a segment and
+    year have no row. Rows come in no particular order (`in_order` sorts them for people)."""
+    return segment_levels(spend, shares=True, summed=True).select(
         fy_label(pl.col("year")), *MARKET_COLUMNS[1:], "year"
     )
 

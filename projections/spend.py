@@ -29,8 +29,7 @@ from projections.families import (
     Events,
     Families,
     as_text,
-    award_commissioners,
-    award_providers,
+    award_parties,
     awards,
     endings,
     restructures,
@@ -155,8 +154,7 @@ class Basis:
             return events
         families = Families.of(events).prefetch(
             awards,
-            award_providers,
-            award_commissioners,
+            award_parties,
             term_changes,
             variations,
             restructures,
