@@ -84,16 +84,31 @@ def flags(
 
 
 def _flags(snap: Snapshot) -> pl.DataFrame:
-    c = continuity_table(snap).join(
-        snap.agreements.select(
-            "agreement_id",
-            "open",
-            "annual_value",
-            "awarded_value",
-            "award_event_id",
-            "awarded_on",
-        ),
-        on="agreement_id",
+    shown = (
+        "agreement_id",
+        "non_competitive_renewals",
+        "last_competition_start",
+        "thread_start",
+        "years_since_competition",
+        "rollovers",
+        "extensions",
+        "orphaned",
+        "orphan_reason",
+    )
+    c = (
+        continuity_table(snap)
+        .select(shown)
+        .join(
+            snap.agreements.select(
+                "agreement_id",
+                "open",
+                "annual_value",
+                "awarded_value",
+                "award_event_id",
+                "awarded_on",
+            ),
+            on="agreement_id",
+        )
     )
     day = pl.lit(snap.as_of)
     thread = pl.when(pl.col("last_competition_start").is_not_null())

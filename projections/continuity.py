@@ -118,7 +118,7 @@ def _continuity(snap: Snapshot) -> pl.DataFrame:
             orphaned=pl.col("orphan_reason").is_not_null(),
         )
         .select(COLUMNS)
-        .sort("agreement_id")
+        .sort(pl.col("agreement_id").cast(pl.String))
     )
 
 

@@ -108,6 +108,12 @@ def agreement_ids(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.Categorical)
 
 
+def codes(column: str) -> pl.Expr:
+    """A categorical column's codes: sorting by them groups equal ids together without the
+    text comparisons a lexical sort of the categories needs (for grouping, not for readers)."""
+    return pl.col(column).to_physical()
+
+
 def as_text(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Categorical columns (and lists of them) back to text, as views give them to readers."""
     schema = frame.collect_schema()

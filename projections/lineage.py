@@ -60,57 +60,58 @@ def links(snap: Snapshot) -> pl.DataFrame:
 
 
 def lineage_ids(agreements: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
-    """`agreement_id` -> `lineage_id`: each connected set labelled by its earliest agreement.
+    """`agreement_id` -> `lineage_id`: each connected set labelled by its earliest agreement
+    (earliest start, ties by id).
 
-    Agreements are numbered in (start, id) order, so "earliest" is the smallest number; each
-    pass gives every linked agreement the smallest number among itself and its neighbours,
-    then the number its number has (pointer jumping, so a chain of n closes in about log n
-    passes), until nothing changes; the passes run over linked agreements alone, on integers."""
-    order = (
-        agreements.select("agreement_id", "start")
-        .sort("start", "agreement_id")
-        .with_row_index("label")
+    Linked agreements are numbered by their id's code; each pass gives every linked agreement
+    the smallest number among itself and its neighbours, then the number its number has
+    (pointer jumping, so a chain of n closes in about log n passes), until nothing changes.
+    Each set found is then named after its earliest member; an agreement without links is a
+    lineage of its own."""
+
+    def number(column: str) -> pl.Expr:
+        return pl.col(column).to_physical().cast(pl.Int64)
+
+    both_ways = pl.concat(
+        [
+            edges.select(number("from_id").alias("a"), number("to_id").alias("b")),
+            edges.select(number("to_id").alias("a"), number("from_id").alias("b")),
+        ]
     )
-    number = order.select("agreement_id", "label")
-    both_ways = (
-        pl.concat(
-            [
-                edges.select(pl.col("from_id").alias("a"), pl.col("to_id").alias("b")),
-                edges.select(pl.col("to_id").alias("a"), pl.col("from_id").alias("b")),
-            ]
-        )
-        .join(number.rename({"agreement_id": "a", "label": "a_no"}), on="a")
-        .join(number.rename({"agreement_id": "b", "label": "b_no"}), on="b")
-        .select("a_no", "b_no")
-    )
-    label = both_ways.select(pl.col("a_no").unique().sort().alias("node")).with_columns(
+    label = both_ways.select(pl.col("a").unique().alias("node")).with_columns(
         pl.col("node").alias("label")
     )
     for _ in range(MAX_PASSES):
         via = (
-            both_ways.join(label, left_on="b_no", right_on="node")
-            .group_by("a_no")
+            both_ways.join(label, left_on="b", right_on="node")
+            .group_by("a")
             .agg(pl.col("label").min().alias("neighbour"))
         )
-        nxt = label.join(
-            via, left_on="node", right_on="a_no", how="left", maintain_order="left"
-        ).select("node", pl.min_horizontal("label", "neighbour").alias("label"))
-        # and jump: a node takes its label's label, so long chains close in few passes
+        nxt = label.join(via, left_on="node", right_on="a", how="left").select(
+            "node", pl.min_horizontal("label", "neighbour").alias("label")
+        )
         jump = nxt.rename({"node": "label", "label": "jump"})
-        nxt = nxt.join(jump, on="label", how="left", maintain_order="left").select(
+        nxt = nxt.join(jump, on="label", how="left").select(
             "node", pl.min_horizontal("label", "jump").alias("label")
         )
-        if nxt.equals(label):
+        if nxt.sort("node").equals(label.sort("node")):
             break
         label = nxt
-    first = order.select(
-        pl.col("label").alias("earliest"), pl.col("agreement_id").alias("lineage_id")
+    numbered = agreements.select("agreement_id", "start", number("agreement_id").alias("node"))
+    earliest = (
+        numbered.join(label, on="node")
+        .group_by("label")
+        .agg(
+            pl.col("agreement_id")
+            .sort_by("start", pl.col("agreement_id").cast(pl.String))
+            .first()
+            .alias("lineage_id")
+        )
     )
     return (
-        order.join(label, left_on="label", right_on="node", how="left", suffix="_linked")
-        .with_columns(pl.coalesce("label_linked", "label").alias("earliest"))
-        .join(first, on="earliest", how="left")
-        .select("agreement_id", "lineage_id")
+        numbered.join(label, on="node", how="left")
+        .join(earliest, on="label", how="left")
+        .select("agreement_id", pl.coalesce("lineage_id", "agreement_id").alias("lineage_id"))
     )
 
 

@@ -15,6 +15,7 @@ from projections.families import (
     Events,
     award_commissioners,
     award_providers,
+    codes,
     restructures,
     settlements,
 )
@@ -32,7 +33,7 @@ def eras(rows: pl.LazyFrame, date: str) -> pl.LazyFrame:
     same_agreement = pl.col(A).shift(-1) == pl.col(A)
     superseded = same_agreement & (pl.col(date).shift(-1) == pl.col(date))
     return (
-        rows.sort(A, date, *ORDER)
+        rows.sort(codes(A), date, *ORDER)
         .filter(~superseded.fill_null(False))
         .with_columns(
             pl.col(date).alias("from"),
@@ -144,7 +145,7 @@ def _folded_providers(awarded: pl.LazyFrame, changed: pl.LazyFrame) -> pl.LazyFr
                 ),
             ]
         )
-        .sort(A, *ORDER)
+        .sort(codes(A), *ORDER)
         .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(A).alias("k"))
         .with_columns(
             # the first reset after each op ends every membership that began before it
@@ -207,7 +208,7 @@ def _members(ops: pl.LazyFrame, memberships: pl.LazyFrame) -> pl.LazyFrame:
     members = (
         eras.join(memberships, on=A)
         .filter((pl.col("k_add") <= pl.col("p_era")) & (pl.col("p_era") < pl.col("k_end")))
-        .sort(A, "p_era", "k_add", "position")
+        .sort(codes(A), "p_era", "k_add", "position")
     )
     n = pl.len().over(A, "p_era")
     base = pl.lit(MICRO) // n

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from projections.families import Events, Families, award_commissioner_lists
+from projections.families import Events, Families, award_commissioner_lists, codes
 from projections.frame import (
     as_known_at,
     award_providers,
@@ -114,7 +114,7 @@ class Snapshot:
             term_changes(self.events)
             .join(award_end, on="agreement_id")
             .with_columns(key=timeline_key())
-            .sort("agreement_id", "key")
+            .sort(codes("agreement_id"), "key")
             .with_columns(old_end=previous("new_end").fill_null(pl.col("award_end")))
             .with_columns(
                 begins=pl.col("old_end") + dt.timedelta(days=1),
