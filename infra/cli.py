@@ -258,7 +258,7 @@ def _export_views(
     fmt: str, target: Path | None, *, as_of: str | None, known_at: str | None, months: int
 ) -> None:
     """Every view to one workbook or a folder of files, with a progress bar on stderr."""
-    from infra.frame_store import load_event_frame
+    from infra.frame_store import scan_event_frame
     from infra.interop.view_export import VIEWS, check_target, ledger_views, write_views
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
@@ -271,7 +271,7 @@ def _export_views(
     # bars on a terminal only: elsewhere a finished bar would leave blank lines on stderr
     shown = err_console.is_terminal
     with bar("loading the ledger's events", None) if shown else nullcontext():
-        frame = load_event_frame(_settings.get("store"))
+        frame = scan_event_frame(_settings.get("store"))
     with (
         bar(f"computing and writing the views ({fmt})", len(VIEWS)) if shown else nullcontext()
     ) as advance:

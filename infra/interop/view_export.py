@@ -39,7 +39,7 @@ XLSX_ROWS = 1_048_576 - 1  # a sheet's rows, less the header
 
 
 def ledger_views(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | pl.LazyFrame,
     as_of: dt.date,
     known_at: dt.datetime | None = None,
     *,
