@@ -51,11 +51,11 @@ class Families:
         return self._decoded[key]
 
     def prefetch(self, *decoders: Callable[[Events], pl.LazyFrame]) -> Families:
-        """Decode several families in one pass over the events (polars shares the scan)."""
-        wanted = [d for d in decoders if (d.__name__,) not in self._decoded]
-        plans = [d.__wrapped__(self.frame) for d in wanted]  # type: ignore[attr-defined]
-        for decoder, frame in zip(wanted, pl.collect_all(plans), strict=True):
-            self._decoded[(decoder.__name__,)] = frame.lazy()
+        """Decode several families now, one after another. (Not with `collect_all`: polars
+        would cache the events they share, every column of them, which costs more than
+        reading the events once per family for the few columns each needs.)"""
+        for decoder in decoders:
+            decoder(self)
         return self
 
 
