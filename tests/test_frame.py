@@ -234,3 +234,31 @@ def test_cache_of_a_replaced_store_is_rebuilt(tmp_path: Path) -> None:
         "ProviderRegistered",
     ]
     ledger.close()
+
+
+def test_scan_is_the_loaded_frame_and_follows_new_events(
+    clocked: tuple[Ledger, SimulatedClock], tmp_path: Path
+) -> None:
+    """What the CLI reads: a lazy scan of the cache equals the loaded frame, and a scan after
+    new events were recorded holds them too (the cache is brought up to date first)."""
+    ledger, clock = clocked
+    story(ledger, clock)
+    frames = FrameStore(
+        ledger,
+        cache_root=None if "sqlite" in str(ledger.env.get("PERSISTENCE_MODULE")) else tmp_path,
+    )
+    first = frames.scan().collect()
+    assert_frame_equal(first, frames.load())
+    record(
+        ledger,
+        clock,
+        at(50),
+        ev("Varied", "2015-06-01", event_id="v1", agreement_id="g-1", annual_value="45000.00"),
+        ev("Rescinded", "2015-06-02", event_id="r3", rescinds="v1"),
+    )
+    scanned = frames.scan().collect()
+    assert scanned.height == first.height + 2
+    assert_frame_equal(normalised(scanned), normalised(F.frame_from_facts(ledger.facts())))
+    # the rescission found its target's place in the log when it was loaded
+    target = scanned.filter(pl.col("event_id") == "v1")["notification_id"].item()
+    assert scanned.filter(pl.col("event_id") == "r3")["target_notification_id"].item() == target
