@@ -255,24 +255,26 @@ class FrameStore:
         """The event frame as a lazy scan of the cache, brought up to date first: a view then
         reads only the columns it uses from the Parquet parts, not the whole frame. Without a
         usable cache (turned off, or a place that cannot be written) the frame is loaded whole."""
-        if self.cache and self._up_to_date():
-            return self._scan_parts()
+        if self.cache and (current := self._current()) is not None:
+            return self._scan_parts(current)
         frame = self.load()
-        return self._scan_parts() if self.cache and self._up_to_date() else frame.lazy()
+        if self.cache and (current := self._current()) is not None:
+            return self._scan_parts(current)
+        return frame.lazy()
 
-    def _up_to_date(self) -> bool:
-        """Whether the cache holds every native event of the store (nothing new to read)."""
+    def _current(self) -> Manifest | None:
+        """The cache's manifest when it holds every native event of the store."""
         manifest = Manifest.read(self.folder)
         if manifest is None or not manifest.parts:
-            return False
+            return None
         with self.reader.session() as cur:
             if self.reader.identity(cur, manifest.last_id) != manifest.last_identity:
-                return False
-            return next(self.reader.pages(cur, manifest.last_id, limit=1), None) is None
+                return None
+            if next(self.reader.pages(cur, manifest.last_id, limit=1), None) is not None:
+                return None
+        return manifest
 
-    def _scan_parts(self) -> pl.LazyFrame:
-        manifest = Manifest.read(self.folder)
-        assert manifest is not None
+    def _scan_parts(self, manifest: Manifest) -> pl.LazyFrame:
         self.last_read = 0
         # prefiltered: a filter's columns are read first, the others only for the rows kept
         scan = pl.scan_parquet([self.folder / p for p in manifest.parts], parallel="prefiltered")

@@ -42,7 +42,7 @@ from projections.frame import (
 from projections.lineage import ancestry, links
 from projections.pipeline import pipeline
 from projections.report import to_markdown as markdown_document
-from projections.spend import Basis, agreement_spend, strings
+from projections.spend import Basis, agreement_spend
 from projections.standing import FrameLike, Snapshot, joined
 
 DUE_MONTHS = 6
@@ -383,7 +383,7 @@ def _spend(snap: Snapshot, held: pl.DataFrame, commissioner: str | None, year: i
         spend = spend.filter(pl.col("commissioner_id") == commissioner)
     else:
         spend = spend.filter(pl.col("agreement_id").is_in(held["agreement_id"].implode()))
-    rows = strings(classed(spend, snap.events, snap.as_of)).collect()
+    rows = as_text(classed(spend, snap.events, snap.as_of)).collect()
     total = rows["spend"].sum()
     label = fy_text(year)
     parts = [

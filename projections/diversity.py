@@ -22,9 +22,9 @@ import datetime as dt
 
 import polars as pl
 
-from projections.families import Events, provider_history, providers
+from projections.families import Events, as_text, provider_history, providers
 from projections.market import market, segment_levels, spend_as_of
-from projections.spend import Basis, fy_label, strings
+from projections.spend import Basis, fy_label
 
 SMALL = ("micro", "small")
 MIX_COLUMNS = (
@@ -94,7 +94,7 @@ def mix(frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
     (size_band null), or with `size_band` set (sector null). Columns: financial_year,
     service_category, commissioner_id, sector, size_band, spend, share, year."""
     basis, spend = spend_as_of(frame, as_of, known_at)
-    return strings(mix_from_classed(classed(spend, basis, as_of)))
+    return as_text(mix_from_classed(classed(spend, basis, as_of)))
 
 
 def entry_exit_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
@@ -128,7 +128,7 @@ def entry_exit(
     """Per segment and year: providers with spend, entrants (their first year with spend in the
     segment) and exits (their last). Columns: financial_year, service_category,
     commissioner_id, providers, entrants, exits, year."""
-    return strings(entry_exit_from_market(market(frame, as_of, known_at)))
+    return as_text(entry_exit_from_market(market(frame, as_of, known_at)))
 
 
 def at_risk_from(events: Events | Basis, spend: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
@@ -180,7 +180,7 @@ def at_risk(
     Columns: provider_id, name, sector, size_band, agreement_id, end, spend, spend_last_year,
     financial_year."""
     basis, spend = spend_as_of(frame, as_of, known_at)
-    return strings(at_risk_from(basis, spend, as_of))
+    return as_text(at_risk_from(basis, spend, as_of))
 
 
 def _months_later(day: dt.date, months: int) -> dt.date:

@@ -47,16 +47,10 @@ class Families:
         self, key: tuple[object, ...], build: Callable[[pl.LazyFrame], pl.LazyFrame]
     ) -> pl.LazyFrame:
         if key not in self._decoded:
+            # one collect per family: `collect_all` over families would cache the events
+            # they share, every column of them, which costs more than one read per family
             self._decoded[key] = build(self.frame).collect().lazy()
         return self._decoded[key]
-
-    def prefetch(self, *decoders: Callable[[Events], pl.LazyFrame]) -> Families:
-        """Decode several families now, one after another. (Not with `collect_all`: polars
-        would cache the events they share, every column of them, which costs more than
-        reading the events once per family for the few columns each needs.)"""
-        for decoder in decoders:
-            decoder(self)
-        return self
 
 
 Events = pl.LazyFrame | Families

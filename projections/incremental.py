@@ -23,9 +23,10 @@ import polars as pl
 
 from domain.catalogue import AWARD_TYPES, CATALOGUE, CORRECTION_TYPES
 from projections.audit import continuity_views
+from projections.families import as_text
 from projections.frame import events_as_of
 from projections.market import concentration_from_market, market_from_spend
-from projections.spend import agreement_spend, strings
+from projections.spend import agreement_spend
 from projections.standing import Snapshot
 
 LEVELS = (
@@ -64,8 +65,8 @@ def rebuild(frame: pl.DataFrame, as_of: dt.date) -> MarketState:
         as_of,
         frame,
         spend,
-        strings(view).collect(),
-        strings(concentration_from_market(view)).collect(),
+        as_text(view).collect(),
+        as_text(concentration_from_market(view)).collect(),
     )
 
 
@@ -88,7 +89,7 @@ def update(state: MarketState, new: pl.DataFrame) -> MarketState:
     segments = pl.concat([state.spend.filter(mine), fresh]).select(SEGMENT).unique()
     spend = pl.concat([state.spend.filter(~mine), fresh])
     hit = pl.any_horizontal(_in(spend, segments, keys, level=False) for keys in LEVELS)
-    redone = strings(market_from_spend(_by_segment(spend.filter(hit)))).collect()
+    redone = as_text(market_from_spend(_by_segment(spend.filter(hit)))).collect()
     view = pl.concat(
         [
             state.market.filter(~pl.any_horizontal(_in(state.market, segments, k) for k in LEVELS)),
@@ -115,12 +116,12 @@ def _in(
     others = [k for k in SEGMENT if k not in keys] if level else []
     at = rows.select(pl.all_horizontal(True, *(pl.col(k).is_null() for k in others)))
     hits = (
-        segments.lazy().select(keys).pipe(strings).unique().with_columns(pl.lit(True).alias("_hit"))
+        segments.lazy().select(keys).pipe(as_text).unique().with_columns(pl.lit(True).alias("_hit"))
     )
     joined = (
         rows.lazy()
         .select(keys)
-        .pipe(strings)
+        .pipe(as_text)
         .join(hits, on=list(keys), how="left", maintain_order="left")
         .collect()
     )

@@ -97,9 +97,11 @@ def lineage_ids(agreements: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
         if nxt.sort("node").equals(label.sort("node")):
             break
         label = nxt
-    numbered = agreements.select("agreement_id", "start", number("agreement_id").alias("node"))
+    numbered = agreements.select(
+        "agreement_id", "start", number("agreement_id").alias("node")
+    ).join(label, on="node", how="left")
     earliest = (
-        numbered.join(label, on="node")
+        numbered.filter(pl.col("label").is_not_null())
         .group_by("label")
         .agg(
             pl.col("agreement_id")
@@ -108,10 +110,8 @@ def lineage_ids(agreements: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
             .alias("lineage_id")
         )
     )
-    return (
-        numbered.join(label, on="node", how="left")
-        .join(earliest, on="label", how="left")
-        .select("agreement_id", pl.coalesce("lineage_id", "agreement_id").alias("lineage_id"))
+    return numbered.join(earliest, on="label", how="left").select(
+        "agreement_id", pl.coalesce("lineage_id", "agreement_id").alias("lineage_id")
     )
 
 

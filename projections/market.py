@@ -11,7 +11,8 @@ import datetime as dt
 
 import polars as pl
 
-from projections.spend import Basis, fy_label, segment_spend, strings
+from projections.families import as_text
+from projections.spend import Basis, fy_label, segment_spend
 from projections.standing import FrameLike, Snapshot
 
 SEGMENT = ("year", "service_category", "commissioner_id")
@@ -135,7 +136,7 @@ def market(
     force then, committed spend included for years still running), as known at `known_at`.
     Columns: financial_year, service_category, commissioner_id, provider_id, spend, share
     (and `year`, the start year, for sorting and charts)."""
-    return strings(market_from_spend(spend_as_of(frame, as_of, known_at)[1]))
+    return as_text(market_from_spend(spend_as_of(frame, as_of, known_at)[1]))
 
 
 def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
@@ -161,4 +162,4 @@ def concentration(
     """Per segment and financial year: providers with spend, spend, HHI (0-10,000), CR3 (a
     fraction), effective number of providers (exp Shannon) and Simpson index."""
     view = market_from_spend(spend_as_of(frame, as_of, known_at)[1])
-    return strings(concentration_from_market(view))
+    return as_text(concentration_from_market(view))

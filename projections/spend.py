@@ -28,12 +28,8 @@ import polars as pl
 from projections.families import (
     Events,
     Families,
-    as_text,
-    award_parties,
     awards,
     endings,
-    restructures,
-    settlements,
     term_changes,
     variations,
 )
@@ -152,15 +148,7 @@ class Basis:
     def of(cls, events: Events | Basis) -> Basis:
         if isinstance(events, Basis):
             return events
-        families = Families.of(events).prefetch(
-            awards,
-            award_parties,
-            term_changes,
-            variations,
-            restructures,
-            endings,
-            settlements,
-        )
+        families = Families.of(events)
         parts = pl.collect_all(
             [
                 lives(families),
@@ -177,7 +165,7 @@ def attributed(events: Events | Basis) -> pl.LazyFrame:
     commissioner and provider (not yet summed). Columns: agreement_id, service_category, year
     (the start year), commissioner_id, provider_id, spend. The three keys are categorical:
     every market view groups by them, which polars does several times faster on codes than
-    on text (`strings` turns them back)."""
+    on text (`projections.families.as_text` turns them back)."""
     basis = Basis.of(events)
     life, values, p_eras, c_eras = basis.lives, basis.values, basis.p_eras, basis.c_eras
     pieces = _overlap(life.join(values, on=A), ("start", "last_day"), ("value_from", "value_to"))
@@ -231,11 +219,6 @@ def attributed(events: Events | Basis) -> pl.LazyFrame:
             ).alias("spend"),
         )
     )
-
-
-def strings(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Categorical keys back to text, as views give them to their readers."""
-    return as_text(frame)
 
 
 def agreement_spend(events: Events | Basis) -> pl.LazyFrame:

@@ -12,8 +12,8 @@ import datetime as dt
 import polars as pl
 
 from projections.diversity import at_risk_from, classed, entry_exit_from_market, mix_from_classed
+from projections.families import as_text
 from projections.market import concentration_from_market, market_from_spend, spend_as_of
-from projections.spend import strings
 from projections.standing import FrameLike, Snapshot
 
 NAMES = ("market", "concentration", "mix", "entry_exit", "at_risk")
@@ -32,4 +32,4 @@ def market_views(
         "entry_exit": entry_exit_from_market(view),
         "at_risk": at_risk_from(basis, spend, as_of),
     }
-    return {name: strings(rows) for name, rows in views.items()}
+    return {name: as_text(rows) for name, rows in views.items()}

@@ -27,8 +27,13 @@ AGREEMENT_KEYS = [
 ]
 
 
-def cledger(*args: str, store: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+def cledger(
+    *args: str, store: str, cache: Path | None = None, ok: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`cledger ARGS` in a real process on `store` (frame caches under `cache` when given)."""
     env = {**os.environ, "CLEDGER_STORE": store, "COLUMNS": "200"}
+    if cache is not None:
+        env["CLEDGER_CACHE_DIR"] = str(cache)
     done = subprocess.run(
         [sys.executable, "-m", "infra", *args],
         capture_output=True,

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +26,7 @@ from projections.continuity import continuity
 from projections.pipeline import pipeline
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _admin
 from tests.story import AS_OF, BETWEEN, T0, record_story
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.test_cli import cledger
 
 
 @pytest.fixture(
@@ -274,23 +270,6 @@ def test_audit_shows_history_corrections_and_derived_facts(frame: pl.DataFrame) 
     assert report["links"].height == 2
     with pytest.raises(UnknownAgreementError):
         audit(frame, "no-such", AS_OF)
-
-
-def cledger(
-    *args: str, store: str, cache: Path, ok: bool = True
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CLEDGER_STORE": store, "CLEDGER_CACHE_DIR": str(cache)}
-    done = subprocess.run(
-        [sys.executable, "-m", "infra", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
-    if ok:
-        assert done.returncode == 0, done.stderr
-    return done
 
 
 def test_cli_views(story_store: str, tmp_path: Path) -> None:

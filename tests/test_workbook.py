@@ -7,9 +7,6 @@ The ledger is the hand-built story of `tests/story.py`, seen as of 2015-07-01.""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +29,7 @@ from projections.market import CONCENTRATION_COLUMNS, MARKET_COLUMNS, concentrat
 from projections.market import market as market_view
 from projections.pipeline import pipeline
 from tests.story import AS_OF, BETWEEN, T0, record_story
-from tests.test_cli import ROOT, assert_plain_error
+from tests.test_cli import assert_plain_error, cledger
 
 SHEETS = [
     "market",
@@ -54,23 +51,6 @@ def story(store_url: str) -> str:
     record_story(ledger, clock)
     ledger.close()
     return store_url
-
-
-def cledger(
-    *args: str, store: str, cache: Path, ok: bool = True
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CLEDGER_STORE": store, "CLEDGER_CACHE_DIR": str(cache)}
-    done = subprocess.run(
-        [sys.executable, "-m", "infra", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
-    if ok:
-        assert done.returncode == 0, done.stderr
-    return done
 
 
 def expected_views(store: str, known_at: dt.datetime | None = None) -> dict[str, pl.DataFrame]:
