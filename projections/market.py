@@ -11,7 +11,7 @@ import datetime as dt
 
 import polars as pl
 
-from projections.families import as_text
+from projections.families import as_text, codes
 from projections.spend import Basis, fy_label, segment_spend
 from projections.standing import FrameLike, Snapshot
 
@@ -55,8 +55,9 @@ def hhi(share: pl.Expr) -> pl.Expr:
 
 
 def cr3(share: pl.Expr) -> pl.Expr:
-    """Concentration ratio: the top three shares summed, as a fraction."""
-    return share.top_k(3).sum()
+    """Concentration ratio: the top three shares summed, as a fraction. (Sorted, then the first
+    three: in a group-by, polars does this faster than `top_k`.)"""
+    return share.sort(descending=True).head(3).sum()
 
 
 def effective_number(share: pl.Expr) -> pl.Expr:
@@ -143,8 +144,14 @@ def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
     """Concentration per segment and year from the market view's rows."""
     share = pl.col("share")
     return (
-        view.group_by("year", "service_category", "commissioner_id")
+        # grouped by the keys' codes (a categorical's text never enters the hashing)
+        view.group_by(
+            "year",
+            codes("service_category").alias("category_code"),
+            codes("commissioner_id").alias("commissioner_code"),
+        )
         .agg(
+            pl.col("service_category", "commissioner_id").first(),
             pl.len().cast(pl.Int64).alias("providers"),
             pl.col("spend").sum(),
             hhi(share).alias("hhi"),
