@@ -100,9 +100,30 @@ def mix(frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
 def entry_exit_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
     """Providers, entrants and exits per segment and year from the market view's rows."""
     segment = ["service_category", "commissioner_id"]
-    # each provider's first and last year in each segment, then counted per segment and year
-    spans = view.group_by(*segment, "provider_id").agg(
-        pl.col("year").min().alias("first"), pl.col("year").max().alias("last")
+    dtypes = view.collect_schema()
+    # each provider's first and last year in each category x commissioner; in a category (or
+    # with a commissioner) alone, the earliest and latest of those (spend is never negative, so
+    # a provider has spend in a segment alone exactly when it has some in one of its parts)
+    finest = (
+        view.filter(
+            pl.col("service_category").is_not_null() & pl.col("commissioner_id").is_not_null()
+        )
+        .group_by(*segment, "provider_id")
+        .agg(pl.col("year").min().alias("first"), pl.col("year").max().alias("last"))
+        .collect()
+        .lazy()
+    )
+    spans = pl.concat(
+        [
+            finest,
+            *(
+                finest.group_by(key, "provider_id")
+                .agg(pl.col("first").min(), pl.col("last").max())
+                .with_columns(pl.lit(None, dtypes[other]).alias(other))
+                .select(*segment, "provider_id", "first", "last")
+                for key, other in (segment, segment[::-1])
+            ),
+        ]
     )
     counted = []
     for edge, name in (("first", "entrants"), ("last", "exits")):

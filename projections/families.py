@@ -89,15 +89,17 @@ def _decode(
 
 # Columns holding agreement ids. Views join and group by agreement ids more than anything else,
 # which polars does on a categorical's integer codes several times faster than on text; views
-# turn them back into text for their readers (`as_text`).
+# turn them back into text for their readers (`as_text`). A handover's `moved` stays text: its
+# lists name each agreement once per handover (millions of entries at England scale), and a
+# cast hashes every entry, where the one view reading them needs only one per agreement.
 AGREEMENT_IDS = frozenset(
-    {"agreement_id", "successor_agreement_id", "related_agreements", "agreements", "moved"}
+    {"agreement_id", "successor_agreement_id", "related_agreements", "agreements"}
 )
 
 
 def agreement_ids(column: str) -> pl.Expr:
     """An agreement-id column (or list of them) as categorical."""
-    if column in ("related_agreements", "agreements", "moved"):
+    if column in ("related_agreements", "agreements"):
         return pl.col(column).cast(pl.List(pl.Categorical))
     return pl.col(column).cast(pl.Categorical)
 

@@ -63,40 +63,13 @@ def lineage_ids(agreements: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     """`agreement_id` -> `lineage_id`: each connected set labelled by its earliest agreement
     (earliest start, ties by id).
 
-    Linked agreements are numbered by their id's code; each pass gives every linked agreement
-    the smallest number among itself and its neighbours, then the number its number has
-    (pointer jumping, so a chain of n closes in about log n passes), until nothing changes.
-    Each set found is then named after its earliest member; an agreement without links is a
-    lineage of its own."""
+    Linked agreements are found in sets by their id's code (`_components`); each set is then
+    named after its earliest member; an agreement without links is a lineage of its own."""
 
     def number(column: str) -> pl.Expr:
         return pl.col(column).to_physical().cast(pl.Int64)
 
-    both_ways = pl.concat(
-        [
-            edges.select(number("from_id").alias("a"), number("to_id").alias("b")),
-            edges.select(number("to_id").alias("a"), number("from_id").alias("b")),
-        ]
-    )
-    label = both_ways.select(pl.col("a").unique().alias("node")).with_columns(
-        pl.col("node").alias("label")
-    )
-    for _ in range(MAX_PASSES):
-        via = (
-            both_ways.join(label, left_on="b", right_on="node")
-            .group_by("a")
-            .agg(pl.col("label").min().alias("neighbour"))
-        )
-        nxt = label.join(via, left_on="node", right_on="a", how="left").select(
-            "node", pl.min_horizontal("label", "neighbour").alias("label")
-        )
-        jump = nxt.rename({"node": "label", "label": "jump"})
-        nxt = nxt.join(jump, on="label", how="left").select(
-            "node", pl.min_horizontal("label", "jump").alias("label")
-        )
-        if nxt.sort("node").equals(label.sort("node")):
-            break
-        label = nxt
+    label = _components(edges.select(number("from_id"), number("to_id")))
     numbered = agreements.select(
         "agreement_id", "start", number("agreement_id").alias("node")
     ).join(label, on="node", how="left")
@@ -113,6 +86,34 @@ def lineage_ids(agreements: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     return numbered.join(earliest, on="label", how="left").select(
         "agreement_id", pl.coalesce("lineage_id", "agreement_id").alias("lineage_id")
     )
+
+
+def _components(pairs: pl.DataFrame) -> pl.DataFrame:
+    """The connected sets of a graph given as pairs of integers: (`node`, `label`), nodes of a
+    set sharing one label.
+
+    The nodes are numbered 0..n-1 in a column, so that a label is a position and every step
+    is a gather: each pass gives every node the smallest label among itself and its
+    neighbours, then the label its label has (pointer jumping, so a chain of n closes in
+    about log n passes). Labels only fall, so an unchanged sum means nothing changed."""
+    a, b = pairs.to_series(0), pairs.to_series(1)
+    nodes = pl.concat([a, b]).unique().sort()
+    ends = (nodes.search_sorted(a), nodes.search_sorted(b))
+    source, target = pl.concat(ends), pl.concat(ends[::-1])
+    label = pl.int_range(nodes.len(), eager=True)
+    for _ in range(MAX_PASSES):
+        before = label.sum()
+        seen = (
+            pl.DataFrame({"node": source, "label": label.gather(target)})
+            .group_by("node")
+            .agg(pl.col("label").min())
+        )
+        lowest = seen.select(pl.min_horizontal("label", label.gather(seen["node"]))).to_series()
+        label = label.clone().scatter(seen["node"], lowest)
+        label = label.gather(label)
+        if label.sum() == before:
+            break
+    return pl.DataFrame({"node": nodes, "label": label})
 
 
 def ancestry(edges: pl.DataFrame, agreement_ids: pl.Series) -> pl.DataFrame:

@@ -17,7 +17,13 @@ from typing import TypeVar
 
 import polars as pl
 
-from projections.families import Events, Families, award_commissioner_lists, codes
+from projections.families import (
+    Events,
+    Families,
+    agreement_ids,
+    award_commissioner_lists,
+    codes,
+)
 from projections.frame import (
     as_known_at,
     award_providers,
@@ -303,18 +309,29 @@ def _commissioners_now(events: Events) -> pl.LazyFrame:
 
 
 def _leads(events: Events) -> pl.LazyFrame:
-    """The lead each agreement was last handed to, and how many handovers it went through."""
-    return (
+    """The lead each agreement was last handed to, and how many handovers it went through.
+
+    Few handovers, each moving many agreements: they are numbered in timeline order, and only
+    the numbers travel with the agreements they moved (the last is the highest), so the
+    millions of (handover, agreement) pairs carry no text but the ids."""
+    numbered = (
         handovers(events)
-        .sort(timeline_key())  # few handovers, each moving many agreements: sort, then explode
+        .sort(timeline_key())
         .select("moved", "to_lead", "effective_on")
+        .with_row_index("handover")
+    )
+    return (
+        numbered.select("handover", "moved")
         .explode("moved")
         .filter(pl.col("moved").is_not_null())
-        .group_by(pl.col("moved").alias("agreement_id"))
-        .agg(
-            pl.col("to_lead").last().alias("handed_to"),
-            pl.len().cast(pl.Int64).alias("handovers_survived"),
-            pl.col("effective_on").last().alias("last_handover_on"),
+        .group_by("moved")
+        .agg(pl.col("handover").max(), pl.len().cast(pl.Int64).alias("handovers_survived"))
+        .join(numbered.select("handover", "to_lead", "effective_on"), on="handover")
+        .select(
+            agreement_ids("moved").alias("agreement_id"),
+            pl.col("to_lead").alias("handed_to"),
+            "handovers_survived",
+            pl.col("effective_on").alias("last_handover_on"),
         )
     )
 
