@@ -17,7 +17,11 @@ Then, each against a baseline measured here:
    views), as a ratio for the market views alone and for every view;
 3. one view (market) as of a date on a store of at most 1,000,000 events from a warm Parquet
    cache (`FrameStore.scan`, as the CLI reads it: only the columns the view uses), measured in
-   the process (interpreter start excluded).
+   the process (interpreter start excluded); beside it, for the machine's speed, the
+   hand-written market query on the same events in memory.
+
+Runs compared in a ratio are taken in turns (`interleaved`), so that a shared machine's drift
+in speed falls on both sides alike; each figure is the best of `--repeat` runs.
 """
 
 from __future__ import annotations
@@ -95,16 +99,20 @@ def store_for(events: int, work: Path, given: str | None) -> str:
     return build_store(source, db)
 
 
-def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """The best of `repeat` timed runs (the machine may be shared): seconds, last result."""
-    times, result = [], None
+def interleaved(fns: list[Callable[[], Any]], repeat: int) -> list[tuple[float, Any]]:
+    """The best of `repeat` timed runs of each, taken in turns (a, b, c, a, b, c...): on a
+    shared machine whose speed drifts, each ratio then compares runs made under the same
+    conditions rather than one block of runs against a later one."""
+    times: list[list[float]] = [[] for _ in fns]
+    results: list[Any] = [None] * len(fns)
     for _ in range(repeat):
-        result = None  # the last run's result is not kept alive during the next
-        gc.collect()
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return min(times), result
+        for i, fn in enumerate(fns):
+            results[i] = None
+            gc.collect()
+            started = time.perf_counter()
+            results[i] = fn()
+            times[i].append(time.perf_counter() - started)
+    return [(min(t), r) for t, r in zip(times, results, strict=True)]
 
 
 def bare_read(path: str, page: int = PAGE) -> pl.DataFrame:
@@ -221,10 +229,11 @@ def main() -> None:
     path = str(store_of(url).path)
 
     print(f"\n1. loading the event frame from {url}")
-    bare, raw = best(lambda: bare_read(path), args.repeat)
+    (bare, raw), (ours, frame) = interleaved(
+        [lambda: bare_read(path), lambda: FrameStore(url, cache=False).load()], args.repeat
+    )
     rows_read = raw.height
     del raw
-    ours, frame = best(lambda: FrameStore(url, cache=False).load(), args.repeat)
     n = frame.height
     print(f"  {n:,} native events ({rows_read:,} rows in the bare read)")
     print(f"  bare read (fetchall + frame + json_decode) {bare:8.2f} s {n / bare:>12,.0f} rows/s")
@@ -233,11 +242,14 @@ def main() -> None:
 
     print("\n2. every view from the in-memory frame vs the hand-written market query")
     lazy = frame.lazy()
-    hand, base = best(lambda: hand_written_market(lazy).collect(), args.repeat)
-    market_only, _ = best(
-        lambda: pl.collect_all(list(market_views(lazy, AS_OF).values())), args.repeat
+    (hand, base), (market_only, _), (views, out) = interleaved(
+        [
+            lambda: hand_written_market(lazy).collect(),
+            lambda: pl.collect_all(list(market_views(lazy, AS_OF).values())),
+            lambda: every_view(lazy),
+        ],
+        args.repeat,
     )
-    views, out = best(lambda: every_view(lazy), args.repeat)
     print(f"  hand-written market query                  {hand:8.2f} s ({base.height:,} segments)")
     print(f"  market views (5)                           {market_only:8.2f} s")
     print(f"  every view ({len(out)})                             {views:8.2f} s")
@@ -251,11 +263,18 @@ def main() -> None:
     def one_view() -> pl.DataFrame:
         return market(FrameStore(small).scan(), AS_OF).collect()
 
-    seconds, rows = best(one_view, args.repeat)
-    size = FrameStore(small).load().height
+    small_frame = FrameStore(small).load()
+    size = small_frame.height
+    (seconds, rows), (yardstick, _) = interleaved(
+        [one_view, lambda: hand_written_market(small_frame.lazy()).collect()], args.repeat
+    )
     print(
         f"  {size:,} events: read the cache + market view = {seconds:.2f} s "
         f"({rows.height:,} rows)   (target < 1 s)"
+    )
+    print(
+        f"  for this machine's speed: the hand-written market query on the same events, in "
+        f"memory, {yardstick:.2f} s (one view / that = {seconds / yardstick:.2f})"
     )
 
 

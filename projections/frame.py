@@ -322,16 +322,23 @@ def corrections(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Every correction and rescission beside the event it names (for audits and briefs):
     what was recorded in error, when, by whom, why, and what replaced it. `rescinded` says
     whether the amendment itself was later rescinded."""
-    amendments = frame.filter(pl.col("type").is_in(list(CORRECTION_TYPES)))
-    named = amendments.select(pl.col("target_id").alias("event_id"))
-    targets = frame.join(named, on="event_id", how="semi").select(
+    found = frame.filter(pl.col("type").is_in(list(CORRECTION_TYPES))).collect()
+    # the few targets by their place in the log (by event id only where it was not located)
+    named = pl.col("notification_id").is_in(found["target_notification_id"].drop_nulls().implode())
+    unlocated = found.filter(
+        pl.col("target_notification_id").is_null() & pl.col("target_id").is_not_null()
+    )["target_id"]
+    if unlocated.len():
+        named = named | pl.col("event_id").is_in(unlocated.implode())
+    amendments = found.lazy()
+    targets = frame.filter(named).select(
         pl.col("event_id").alias("target_id"),
         pl.col("type").alias("target_type"),
         pl.col("effective_on").alias("target_effective_on"),
         pl.col("recorded_at").alias("target_recorded_at"),
         pl.col("data").alias("target_data"),
     )
-    undone = frame.filter(pl.col("type") == "Rescinded").select(
+    undone = amendments.filter(pl.col("type") == "Rescinded").select(
         pl.col("target_id").alias("event_id"), pl.lit(True).alias("rescinded")
     )
     return (

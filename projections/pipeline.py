@@ -57,12 +57,17 @@ def pipeline(
 
 def _pipeline(snap: Snapshot, months: int) -> pl.DataFrame:
     horizon = add_months(snap.as_of, months)
+    due = snap.agreements.filter(
+        pl.col("open") & pl.col("end").is_between(snap.as_of, horizon, closed="both")
+    )
     restructure = pl.col("type") == "Restructured"
     change = pl.col("change")
+    # the decisions about the agreements due only (few, where the ledger's decisions are many)
     decided = (
         snap.events.frame.filter(
             pl.col("type").is_in(list(DECISION_TYPES))
             & (~restructure | change.is_in(LINKING_CHANGES))
+            & pl.col("subject_id").is_in(due["agreement_id"].cast(pl.String).implode())
         )
         .group_by(pl.col("subject_id").cast(pl.Categorical).alias("agreement_id"))
         .agg(timeline_key().max().alias("last_decision_key"))
@@ -75,10 +80,7 @@ def _pipeline(snap: Snapshot, months: int) -> pl.DataFrame:
         pl.col("effective_on").alias("term_set_on"),
     )
     return (
-        snap.agreements.filter(
-            pl.col("open") & pl.col("end").is_between(snap.as_of, horizon, closed="both")
-        )
-        .join(decided, on="agreement_id", how="left")
+        due.join(decided, on="agreement_id", how="left")
         .filter(
             pl.col("last_decision_key").is_null()
             | (pl.col("last_decision_key") <= pl.col("last_term_key"))

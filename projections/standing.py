@@ -381,7 +381,7 @@ def _agreements(snap: Snapshot) -> pl.LazyFrame:
     )
     ended = (
         endings(ev)
-        .sort("effective_on", "notification_id")
+        .sort(timeline_key())
         .group_by("agreement_id")
         .agg(
             pl.col("effective_on").first().alias("ended_on"), pl.col("type").first().alias("ending")
