@@ -96,13 +96,17 @@ def _continuity(snap: Snapshot) -> pl.DataFrame:
         .otherwise(pl.col("ended_on"))
     )
     needed = [c for c in COLUMNS if c in ag.columns]
-    return (
-        ag.select(*needed, "open", "ended_on")
-        .join(lineage, on="agreement_id", how="left")
-        .join(thread, on="agreement_id", how="left")
+    # the derived columns are joined to each other first, narrow, and to the agreements' own
+    # (text among them) once: each join copies every column it carries
+    derived = (
+        lineage.join(thread, on="agreement_id", how="left")
         .join(incumbents, on="agreement_id", how="left")
         .join(limbo, on="agreement_id", how="left")
         .join(_orphans(snap), on="agreement_id", how="left")
+    )
+    return (
+        ag.select(*needed, "open", "ended_on")
+        .join(derived, on="agreement_id", how="left")
         .with_columns(
             tenure_years=years(pl.lit(day), pl.col("tenure_start")),
             years_since_competition=years(pl.lit(day), pl.col("last_competition_start")),
