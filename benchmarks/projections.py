@@ -14,7 +14,9 @@ Then, each against a baseline measured here:
    in-memory frame vs the market query an analyst would write by hand in polars: each award's
    annual value x its days in each financial year, summed per provider, segment (the three
    levels) and year, with shares and HHI (no corrections, rollovers, restructures or other
-   views), as a ratio for the market views alone and for every view;
+   views), as a ratio for the market views alone and for every view. The frame is rechunked
+   into one block first: the hand query runs up to twice as fast on it as on the frame's
+   pages or cached row groups, which the views hardly notice;
 3. one view (market) as of a date on a store of at most 1,000,000 events from a warm Parquet
    cache (`FrameStore.scan`, as the CLI reads it: only the columns the view uses), measured in
    the process (interpreter start excluded); beside it, for the machine's speed, the
@@ -241,7 +243,10 @@ def main() -> None:
     print(f"  load / bare = {bare / ours:.2f}   (target >= 0.5)")
 
     print("\n2. every view from the in-memory frame vs the hand-written market query")
-    lazy = frame.lazy()
+    # one contiguous frame: a frame of many chunks (pages read, row groups) slows the hand
+    # query far more than the views, which would flatter the ratio
+    lazy = frame.rechunk().lazy()
+    del frame
     (hand, base), (market_only, _), (views, out) = interleaved(
         [
             lambda: hand_written_market(lazy).collect(),
@@ -263,7 +268,7 @@ def main() -> None:
     def one_view() -> pl.DataFrame:
         return market(FrameStore(small).scan(), AS_OF).collect()
 
-    small_frame = FrameStore(small).load()
+    small_frame = FrameStore(small).load().rechunk()
     size = small_frame.height
     (seconds, rows), (yardstick, _) = interleaved(
         [one_view, lambda: hand_written_market(small_frame.lazy()).collect()], args.repeat

@@ -397,22 +397,31 @@ def _agreements(snap: Snapshot) -> pl.LazyFrame:
         .then(pl.lit("lapsed"))
         .otherwise(pl.lit("active"))
     )
-    # the joins run on the columns they need; the award's descriptive text joins once, last
-    described = awards(ev).select(
-        "agreement_id",
-        "title",
-        "kind",
-        "service_category",
-        "funding_stream",
-        pl.col("effective_on").alias("awarded_on"),
-        pl.col("event_id").alias("award_event_id"),
-        pl.col("type").alias("award_type"),
-        pl.col("rationale").alias("award_rationale"),
+    # what the other events say, joined narrow (each join copies every column it carries);
+    # then to the awards' own columns, text among them, once
+    derived = (
+        awards(ev)
+        .select("agreement_id")
+        .join(terms, on="agreement_id", how="left")
+        .join(ended, on="agreement_id", how="left")
+        .join(_value_now(snap), on="agreement_id", how="left")
+        .join(_current_providers(snap.members), on="agreement_id", how="left")
+        .join(_commissioners_now(ev), on="agreement_id", how="left")
+        .join(_leads(ev), on="agreement_id", how="left")
     )
-    standing = (
+    # in no particular order: each view sorts what it shows
+    return (
         awards(ev)
         .select(
             "agreement_id",
+            "title",
+            "kind",
+            "service_category",
+            "funding_stream",
+            pl.col("effective_on").alias("awarded_on"),
+            pl.col("event_id").alias("award_event_id"),
+            pl.col("type").alias("award_type"),
+            pl.col("rationale").alias("award_rationale"),
             "route",
             "start",
             pl.col("end").alias("awarded_end"),
@@ -420,12 +429,7 @@ def _agreements(snap: Snapshot) -> pl.LazyFrame:
             pl.col("responsible_lead").alias("awarded_lead"),
             timeline_key().alias("award_key"),
         )
-        .join(terms, on="agreement_id", how="left")
-        .join(ended, on="agreement_id", how="left")
-        .join(_value_now(snap), on="agreement_id", how="left")
-        .join(_current_providers(snap.members), on="agreement_id", how="left")
-        .join(_commissioners_now(ev), on="agreement_id", how="left")
-        .join(_leads(ev), on="agreement_id", how="left")
+        .join(derived, on="agreement_id", how="left")
         .with_columns(
             end=end,
             annual_value=pl.coalesce("value_now", "awarded_value"),
@@ -438,9 +442,4 @@ def _agreements(snap: Snapshot) -> pl.LazyFrame:
         )
         .with_columns(status=status, open=pl.col("ended_on").is_null())
         .drop("renewed_end", "value_now", "handed_to")
-    )
-    # in no particular order: each view sorts what it shows
-    names = standing.collect_schema().names()
-    return standing.join(described, on="agreement_id", how="left").select(
-        "agreement_id", *described.collect_schema().names()[1:], *names[1:]
     )
