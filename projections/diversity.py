@@ -98,7 +98,8 @@ def mix(frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
 
 
 def entry_exit_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
-    """Providers, entrants and exits per segment and year from the market view's rows."""
+    """Providers, entrants and exits per segment and year from the market view's rows: the
+    whole view (the spans of the one-key segments are rolled up from its finest rows)."""
     segment = ["service_category", "commissioner_id"]
     dtypes = view.collect_schema()
     # each provider's first and last year in each category x commissioner; in a category (or
