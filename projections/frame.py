@@ -265,16 +265,7 @@ def in_force(frame: pl.LazyFrame) -> pl.LazyFrame:
     amendments = frame.filter(is_amendment).select(plain).collect()
     if amendments.is_empty():
         return frame
-    # targets by their place in the log (integers, which Parquet statistics can skip to),
-    # by event id only for an amendment whose target was not located when loaded
-    numbers = amendments["target_notification_id"].drop_nulls().implode()
-    unlocated = amendments.filter(
-        pl.col("target_notification_id").is_null() & pl.col("target_id").is_not_null()
-    )["target_id"]
-    wanted = pl.col("notification_id").is_in(numbers)
-    if unlocated.len():
-        wanted = wanted | pl.col("event_id").is_in(unlocated.implode())
-    touched = pl.concat([amendments, frame.filter(wanted).select(plain).collect()])
+    touched = pl.concat([amendments, frame.filter(_targets(amendments)).select(plain).collect()])
     amendments = amendments.sort("notification_id")
     rescinded = set(amendments.filter(pl.col("type") == "Rescinded")["target_id"].to_list())
     by_id = {r["event_id"]: r for r in touched.filter(~is_amendment).to_dicts()}
@@ -293,6 +284,20 @@ def in_force(frame: pl.LazyFrame) -> pl.LazyFrame:
         return kept
     fresh = with_payload(pl.DataFrame(replaced, schema=_PLAIN, orient="row"))
     return pl.concat([kept, fresh.select(EVENT_SCHEMA.names()).lazy()])
+
+
+def _targets(amendments: pl.DataFrame) -> pl.Expr:
+    """The events `amendments` name: by their place in the log (integers, which Parquet
+    statistics can skip to), by event id only where a target was not located when loaded."""
+    wanted = pl.col("notification_id").is_in(
+        amendments["target_notification_id"].drop_nulls().implode()
+    )
+    unlocated = amendments.filter(
+        pl.col("target_notification_id").is_null() & pl.col("target_id").is_not_null()
+    )["target_id"]
+    if unlocated.len():
+        wanted = wanted | pl.col("event_id").is_in(unlocated.implode())
+    return wanted
 
 
 def _as_event(row: dict[str, Any]) -> LedgerEvent:
@@ -323,15 +328,8 @@ def corrections(frame: pl.LazyFrame) -> pl.LazyFrame:
     what was recorded in error, when, by whom, why, and what replaced it. `rescinded` says
     whether the amendment itself was later rescinded."""
     found = frame.filter(pl.col("type").is_in(list(CORRECTION_TYPES))).collect()
-    # the few targets by their place in the log (by event id only where it was not located)
-    named = pl.col("notification_id").is_in(found["target_notification_id"].drop_nulls().implode())
-    unlocated = found.filter(
-        pl.col("target_notification_id").is_null() & pl.col("target_id").is_not_null()
-    )["target_id"]
-    if unlocated.len():
-        named = named | pl.col("event_id").is_in(unlocated.implode())
     amendments = found.lazy()
-    targets = frame.filter(named).select(
+    targets = frame.filter(_targets(found)).select(
         pl.col("event_id").alias("target_id"),
         pl.col("type").alias("target_type"),
         pl.col("effective_on").alias("target_effective_on"),

@@ -193,20 +193,14 @@ def test_corrections_lists_amendments_beside_their_targets(
     }
 
 
-def test_cache_reads_only_new_notifications(
-    clocked: tuple[Ledger, SimulatedClock], tmp_path: Path
-) -> None:
-    ledger, clock = clocked
-    story(ledger, clock)
-    frames = FrameStore(
-        ledger,
-        cache_root=None if "sqlite" in str(ledger.env.get("PERSISTENCE_MODULE")) else tmp_path,
-    )
-    first = frames.load()
-    assert frames.last_read == 11
-    again = frames.load()
-    assert frames.last_read == 0
-    assert_frame_equal(first, again.sort("notification_id"))
+def cached_frames(ledger: Ledger, tmp_path: Path) -> FrameStore:
+    """The ledger's frame store: its cache beside a SQLite file, under `tmp_path` otherwise."""
+    in_sqlite = "sqlite" in str(ledger.env.get("PERSISTENCE_MODULE"))
+    return FrameStore(ledger, cache_root=None if in_sqlite else tmp_path)
+
+
+def vary_then_rescind(ledger: Ledger, clock: SimulatedClock) -> None:
+    """Two events after the story: a variation of g-1 and its rescission."""
     record(
         ledger,
         clock,
@@ -214,6 +208,20 @@ def test_cache_reads_only_new_notifications(
         ev("Varied", "2015-06-01", event_id="v1", agreement_id="g-1", annual_value="45000.00"),
         ev("Rescinded", "2015-06-02", event_id="r3", rescinds="v1"),
     )
+
+
+def test_cache_reads_only_new_notifications(
+    clocked: tuple[Ledger, SimulatedClock], tmp_path: Path
+) -> None:
+    ledger, clock = clocked
+    story(ledger, clock)
+    frames = cached_frames(ledger, tmp_path)
+    first = frames.load()
+    assert frames.last_read == 11
+    again = frames.load()
+    assert frames.last_read == 0
+    assert_frame_equal(first, again.sort("notification_id"))
+    vary_then_rescind(ledger, clock)
     updated = frames.load()
     assert frames.last_read == 2
     assert updated.height == 13
@@ -244,19 +252,10 @@ def test_scan_is_the_loaded_frame_and_follows_new_events(
     new events were recorded holds them too (the cache is brought up to date first)."""
     ledger, clock = clocked
     story(ledger, clock)
-    frames = FrameStore(
-        ledger,
-        cache_root=None if "sqlite" in str(ledger.env.get("PERSISTENCE_MODULE")) else tmp_path,
-    )
+    frames = cached_frames(ledger, tmp_path)
     first = frames.scan().collect()
     assert_frame_equal(first, frames.load())
-    record(
-        ledger,
-        clock,
-        at(50),
-        ev("Varied", "2015-06-01", event_id="v1", agreement_id="g-1", annual_value="45000.00"),
-        ev("Rescinded", "2015-06-02", event_id="r3", rescinds="v1"),
-    )
+    vary_then_rescind(ledger, clock)
     scanned = frames.scan().collect()
     assert scanned.height == first.height + 2
     assert_frame_equal(normalised(scanned), normalised(F.frame_from_facts(ledger.facts())))
