@@ -59,11 +59,15 @@ RISK_COLUMNS = (
 
 def classed(spend: pl.LazyFrame, events: Events | Basis, as_of: dt.date) -> pl.LazyFrame:
     """Spend rows with the provider's sector and size band at the end of each year (or on
-    `as_of`, if earlier), by `join_asof` on the provider's classification history."""
+    `as_of`, if earlier), by `join_asof` on the provider's classification history. Each
+    provider and year is classed once and joined to its spend rows: there are millions of
+    those and a few thousand providers."""
     events = events.events if isinstance(events, Basis) else events
     on = pl.min_horizontal(pl.date(pl.col("year") + 1, 3, 31), pl.lit(as_of)).alias("classed_on")
-    return (
-        spend.with_columns(on)
+    classes = (
+        spend.select("provider_id", "year")
+        .unique()
+        .with_columns(on)
         .sort("classed_on")
         .join_asof(
             provider_history(events)
@@ -74,8 +78,13 @@ def classed(spend: pl.LazyFrame, events: Events | Basis, as_of: dt.date) -> pl.L
             by="provider_id",
             check_sortedness=False,
         )
-        .with_columns(pl.col("sector", "size_band").fill_null("unknown").cast(pl.Categorical))
+        .select(
+            "provider_id",
+            "year",
+            pl.col("sector", "size_band").fill_null("unknown").cast(pl.Categorical),
+        )
     )
+    return spend.join(classes, on=["provider_id", "year"], how="left")
 
 
 def mix_from_classed(spend: pl.LazyFrame) -> pl.LazyFrame:
@@ -97,9 +106,13 @@ def mix(frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
     return as_text(mix_from_classed(classed(spend, basis, as_of)))
 
 
-def entry_exit_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
+def entry_exit_from_market(
+    view: pl.LazyFrame, providers: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
     """Providers, entrants and exits per segment and year from the market view's rows: the
-    whole view (the spans of the one-key segments are rolled up from its finest rows)."""
+    whole view (the spans of the one-key segments are rolled up from its finest rows).
+    `providers`, when given, is the count per segment and year already made (the
+    concentration view's `providers`), so the view's rows need not be counted again."""
     segment = ["service_category", "commissioner_id"]
     dtypes = view.collect_schema()
     # each provider's first and last year in each category x commissioner; in a category (or
@@ -134,9 +147,10 @@ def entry_exit_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
             )
         )
     on = ["year", *segment]
+    if providers is None:
+        providers = view.group_by(on).agg(pl.len().cast(pl.Int64).alias("providers"))
     return (
-        view.group_by(on)
-        .agg(pl.len().cast(pl.Int64).alias("providers"))
+        providers.select(*on, "providers")
         .join(counted[0], on=on, how="left", nulls_equal=True)
         .join(counted[1], on=on, how="left", nulls_equal=True)
         .with_columns(pl.col("entrants", "exits").fill_null(0))
@@ -168,7 +182,9 @@ def at_risk_from(events: Events | Basis, spend: pl.LazyFrame, as_of: dt.date) ->
     )
     eras = basis.p_eras
     latest = eras.group_by("agreement_id").agg(pl.col("p_era").max())
-    current = eras.join(latest, on=["agreement_id", "p_era"]).select("agreement_id", "provider_id")
+    current = eras.join(latest, on=["agreement_id", "p_era"]).select(
+        "agreement_id", pl.col("provider_id").cast(pl.String)
+    )
     held = (
         basis.lives.filter((pl.col("start") <= as_of) & (pl.col("last_day") >= as_of))
         .join(current, on="agreement_id")

@@ -133,7 +133,9 @@ def _shares(name: str) -> pl.Expr:
 
 @family
 def awards(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """`GrantAwarded` / `ContractAwarded`: one row per agreement with its awarded terms."""
+    """`GrantAwarded` / `ContractAwarded`: one row per agreement with its awarded terms and its
+    provider and commissioner lists (as written: `award_providers` and
+    `award_commissioners` read them; one decoding of the award rows serves all three)."""
     fields = (
         "agreement_id",
         "kind",
@@ -145,28 +147,23 @@ def awards(frame: pl.LazyFrame) -> pl.LazyFrame:
         "annual_value",
         "start",
         "end",
+        "providers",
+        "commissioners",
     )
     return _decode(frame, AWARD_TYPES, fields).with_columns(
         pl.col("annual_value").cast(pl.Float64), _date("start"), _date("end")
     )
 
 
-@family
-def award_parties(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Each award's provider and commissioner lists (the three views of them below share one
-    decoding of the award rows)."""
-    return _decode(frame, AWARD_TYPES, ("agreement_id", "providers", "commissioners"))
-
-
 def award_providers(frame: Events) -> pl.LazyFrame:
     """Each award's providers, one row each, in list order (`position`); subcontractors have
     no share."""
-    return _explode_parties(award_parties(frame), "providers", ("provider_id", "role", "share"))
+    return _explode_parties(awards(frame), "providers", ("provider_id", "role", "share"))
 
 
 def award_commissioner_lists(frame: Events) -> pl.LazyFrame:
     """Each award's commissioner ids as a list, in the award's order."""
-    return award_parties(frame).select(
+    return awards(frame).select(
         "agreement_id",
         "notification_id",
         "effective_on",
@@ -178,7 +175,7 @@ def award_commissioner_lists(frame: Events) -> pl.LazyFrame:
 
 def award_commissioners(frame: Events) -> pl.LazyFrame:
     """Each award's commissioners with their contribution shares."""
-    return _explode_parties(award_parties(frame), "commissioners", ("commissioner_id", "share"))
+    return _explode_parties(awards(frame), "commissioners", ("commissioner_id", "share"))
 
 
 def _explode_parties(rows: pl.LazyFrame, column: str, keys: tuple[str, ...]) -> pl.LazyFrame:

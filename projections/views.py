@@ -2,7 +2,8 @@
 
 Why: market, concentration, sector mix, entry and exit and providers at risk are all read off
 the same attributed spend; computing it once and collecting the shared parts (spend, the
-market's rows) makes a full refresh cost little more than the market alone.
+market's rows, the providers per segment) makes a full refresh cost little more than the
+market alone.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ def market_views(
     """The market views of `frame` as of `as_of`, as known at `known_at`, by name."""
     basis, spend = spend_as_of(frame, as_of, known_at)
     view = market_from_spend(spend).collect().lazy()
+    concentration = concentration_from_market(view).collect().lazy()
     views = {
         "market": view,
-        "concentration": concentration_from_market(view),
+        "concentration": concentration,
         "mix": mix_from_classed(classed(spend, basis, as_of)),
-        "entry_exit": entry_exit_from_market(view),
+        "entry_exit": entry_exit_from_market(view, concentration),
         "at_risk": at_risk_from(basis, spend, as_of),
     }
     return {name: as_text(rows) for name, rows in views.items()}

@@ -29,7 +29,7 @@ from projections.market import (
     market,
     simpson,
 )
-from projections.spend import agreement_spend
+from projections.spend import agreement_spend, april_first
 from tests.builders import award, basics, commissioner, ev, provider
 
 LATER = dt.date(2030, 1, 1)
@@ -355,6 +355,15 @@ def test_metric_helpers_by_hand() -> None:
     ).row(0)
     entropy = -sum(s * math.log(s) for s in (0.4, 0.3, 0.2, 0.1))
     assert got == pytest.approx((3000.0, 0.9, 0.7, math.exp(entropy)))
+
+
+def test_april_first_is_the_calendar_day() -> None:
+    """The arithmetic 1 April agrees with the calendar over four centuries, the century years
+    1900 and 2100 (not leap) and 2000 (leap) among them."""
+    years = pl.DataFrame({"year": range(1800, 2201)})
+    got = years.select(april_first(pl.col("year")).alias("got"))["got"]
+    expected = years.select(pl.date(pl.col("year"), 4, 1).cast(pl.Int64).alias("got"))["got"]
+    assert got.to_list() == expected.to_list()
 
 
 def test_concentration_per_segment_level(frame_of: Frame) -> None:
