@@ -171,6 +171,7 @@ class Basis:
 
 
 def categorical(column: str) -> pl.Expr:
+    """An id column as categorical: joined and grouped on its integer codes."""
     return pl.col(column).cast(pl.Categorical)
 
 
