@@ -289,10 +289,8 @@ def _commissioners_now(events: Events) -> pl.LazyFrame:
     touched = moved.select("agreement_id").unique()
     latest = (
         pl.concat([listed.join(touched, on="agreement_id", how="semi"), moved])
-        .with_columns(key=timeline_key())
-        .sort("key")
         .group_by("agreement_id")
-        .agg(pl.col("commissioner_id").last(), pl.col("effective_on").last())
+        .agg(pl.col("commissioner_id", "effective_on").get(timeline_key().arg_max()))
     )
     return pl.concat(
         [
@@ -361,9 +359,8 @@ def _value_now(snap: Snapshot) -> pl.LazyFrame:
     return (
         pl.concat([aw.join(changes, on="agreement_id", how="semi"), changes])
         .filter(pl.col("applies_from") <= snap.as_of)
-        .sort("applies_from", "key")
         .group_by("agreement_id")
-        .agg(pl.col("annual_value").last().alias("value_now"))
+        .agg(pl.col("annual_value").sort_by("applies_from", "key").last().alias("value_now"))
     )
 
 
@@ -381,11 +378,9 @@ def _agreements(snap: Snapshot) -> pl.LazyFrame:
     )
     ended = (
         endings(ev)
-        .sort(timeline_key())
         .group_by("agreement_id")
-        .agg(
-            pl.col("effective_on").first().alias("ended_on"), pl.col("type").first().alias("ending")
-        )
+        .agg(pl.col("effective_on", "type").get(timeline_key().arg_min()))
+        .rename({"effective_on": "ended_on", "type": "ending"})
     )
     end = pl.coalesce("renewed_end", "awarded_end")
     status = (
