@@ -114,10 +114,14 @@ class Snapshot:
 
     @cached_property
     def terms(self) -> pl.DataFrame:
-        """Each rollover and extension with the term it set: old end + 1 to new end inclusive."""
+        """Each rollover and extension with the term it set: old end + 1 to new end inclusive.
+        (Who recorded it and from what source stay in the events: the sort below would carry
+        them for over a million rows at England scale, and no view of the terms shows them.)"""
         award_end = awards(self.events).select("agreement_id", pl.col("end").alias("award_end"))
+        columns = ("type", "effective_on", "event_id", "notification_id", "rationale")
         return (
             term_changes(self.events)
+            .select("agreement_id", *columns, "new_end", "annual_value")
             .join(award_end, on="agreement_id")
             .with_columns(key=timeline_key())
             .sort(codes("agreement_id"), "key")
