@@ -69,13 +69,13 @@ from projections.families import (  # noqa: E402
     variations,
 )
 from projections.market import (  # noqa: E402
+    basis_of,
     concentration_from_market,
     market,
     market_from_spend,
     spend_as_of,
 )
 from projections.pipeline import pipeline  # noqa: E402
-from projections.spend import Basis  # noqa: E402
 from projections.standing import Snapshot  # noqa: E402
 from projections.views import market_views  # noqa: E402
 
@@ -254,7 +254,7 @@ def stages(frame: pl.LazyFrame) -> list[tuple[str, float]]:
     events = stage("corrections applied", lambda: snap.events)
     for decode in (awards, term_changes, endings, variations, restructures, settlements, handovers):
         stage(f"family {decode.__name__}", lambda decode=decode: decode(events))
-    basis = stage("spend basis", lambda: snap.view("basis", lambda s: Basis.of(s.events)))
+    basis = stage("spend basis", lambda: basis_of(snap))
     spend = stage("segment spend", lambda: spend_as_of(snap, AS_OF)[1])
     view = stage("market rows", lambda: market_from_spend(spend).collect().lazy())
     stage("market ids as text", lambda: as_text(view).collect())

@@ -40,9 +40,10 @@ from projections.frame import (
     settlements,
 )
 from projections.lineage import ancestry, links
+from projections.market import basis_of
 from projections.pipeline import pipeline
 from projections.report import to_markdown as markdown_document
-from projections.spend import Basis, agreement_spend
+from projections.spend import agreement_spend
 from projections.standing import FrameLike, Snapshot, joined
 
 DUE_MONTHS = 6
@@ -377,7 +378,7 @@ def _corrections(snap: Snapshot, held: pl.DataFrame) -> pl.DataFrame:
 
 
 def _spend(snap: Snapshot, held: pl.DataFrame, commissioner: str | None, year: int) -> pl.DataFrame:
-    basis = snap.view("basis", lambda s: Basis.of(s.events))
+    basis = basis_of(snap)
     spend = agreement_spend(basis).filter(pl.col("year") == year)
     if commissioner is not None:
         spend = spend.filter(pl.col("commissioner_id") == commissioner)

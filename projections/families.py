@@ -101,6 +101,11 @@ def agreement_ids(column: str) -> pl.Expr:
     """An agreement-id column (or list of them) as categorical."""
     if column in ("related_agreements", "agreements"):
         return pl.col(column).cast(pl.List(pl.Categorical))
+    return categorical(column)
+
+
+def categorical(column: str) -> pl.Expr:
+    """An id column as categorical: joined and grouped on its integer codes."""
     return pl.col(column).cast(pl.Categorical)
 
 

@@ -44,8 +44,13 @@ def spend_as_of(
     computed once per snapshot: every view reads them several times (and the continuity views
     of the same snapshot share its decoded events)."""
     snap = Snapshot.of(frame, as_of, known_at)
-    basis = snap.view("basis", lambda s: Basis.of(s.events))
+    basis = basis_of(snap)
     return basis, snap.view("segment_spend", lambda s: segment_spend(basis).collect().lazy())
+
+
+def basis_of(snap: Snapshot) -> Basis:
+    """The snapshot's spend basis, computed once for every view that reads it."""
+    return snap.view("basis", lambda s: Basis.of(s.events))
 
 
 # -- metrics -------------------------------------------------------------------------------------

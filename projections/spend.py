@@ -29,6 +29,7 @@ from projections.families import (
     Events,
     Families,
     awards,
+    categorical,
     endings,
     term_changes,
     variations,
@@ -168,11 +169,6 @@ class Basis:
             ]
         )
         return cls(families, *(part.lazy() for part in parts))
-
-
-def categorical(column: str) -> pl.Expr:
-    """An id column as categorical: joined and grouped on its integer codes."""
-    return pl.col(column).cast(pl.Categorical)
 
 
 def attributed(events: Events | Basis) -> pl.LazyFrame:
