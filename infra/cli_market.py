@@ -5,6 +5,7 @@ Thin: parse options, load the event frame (cached), call a projection, filter, s
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -98,8 +99,10 @@ def _draw(chart: Path | None, draw: Callable[[pl.DataFrame], Any], rows: pl.Data
         save_chart(draw(rows), chart)
 
 
-def _frame() -> pl.LazyFrame:
-    return scan_event_frame(_settings.get("store"))
+def _frame(known: dt.datetime | None) -> pl.LazyFrame:
+    """The events the market views read: as known now, the cache's corrections applied (these
+    views read only the events in force); as known at a time, the whole frame, cut there."""
+    return scan_event_frame(_settings.get("store"), in_force=known is None)
 
 
 @app.command()
@@ -119,7 +122,9 @@ def market(
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
-    rows = in_order(_segment(market_view(_frame(), day, known), category, commissioner)).collect()
+    rows = in_order(
+        _segment(market_view(_frame(known), day, known), category, commissioner)
+    ).collect()
     _draw(chart, market_chart, rows)
     _render(rows, MARKET_COLUMNS, year=year, fmt=fmt, output=output, title=f"Market as of {day}")
 
@@ -141,7 +146,7 @@ def concentration_(
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
-    view = _segment(concentration(_frame(), day, known), category, commissioner)
+    view = _segment(concentration(_frame(known), day, known), category, commissioner)
     rows = in_order(view).collect()
     _draw(chart, concentration_chart, rows)
     _render(
@@ -179,7 +184,7 @@ def diversity_(
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
-    frame = _frame()
+    frame = _frame(known)
     if chart is not None:
         mix = _segment(diversity.mix(frame, day, known), category, commissioner)
         _draw(chart, diversity_chart, in_order(mix).collect())

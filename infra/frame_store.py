@@ -37,9 +37,14 @@ from domain.subjects import LedgerSubject
 from infra.store import StoreURL, configured_store, parse_store_url
 from projections.frame import (
     EVENT_SCHEMA,
+    Amended,
+    amended,
     decode_stored,
     empty_frame,
     resolve_targets,
+)
+from projections.frame import (
+    in_force as corrections_applied,
 )
 
 PAGE = 250_000
@@ -183,6 +188,10 @@ class Manifest:
     parts: list[str] = field(default_factory=list)
     last_id: int = 0
     last_identity: str | None = None
+    # what the corrections known now do to the frame (`projections.frame.Amended`): the rows
+    # they drop, and a part holding the corrected rows
+    dropped: list[int] = field(default_factory=list)
+    amended: str | None = None
 
     @classmethod
     def read(cls, folder: Path) -> Manifest | None:
@@ -191,7 +200,8 @@ class Manifest:
             found = cls(**raw)
         except (OSError, ValueError, TypeError):
             return None
-        if found.version != CACHE_VERSION or not all((folder / p).exists() for p in found.parts):
+        files = [*found.parts, *([found.amended] if found.amended else [])]
+        if found.version != CACHE_VERSION or not all((folder / p).exists() for p in files):
             return None
         return found
 
@@ -246,7 +256,7 @@ class FrameStore:
             prior = empty_frame()
             if manifest is not None:
                 try:
-                    prior = self._read_parts(manifest)
+                    prior = self._read_parts(manifest.parts)
                 except (OSError, pl.exceptions.PolarsError):
                     manifest = None  # compacted away by another process meanwhile: read all
             after = manifest.last_id if manifest else 0
@@ -259,16 +269,31 @@ class FrameStore:
                 self._save(manifest, prior, fresh, last_id, identity)
         return pl.concat([prior, fresh]) if fresh.height else prior
 
-    def scan(self) -> pl.LazyFrame:
+    def scan(self, *, in_force: bool = False) -> pl.LazyFrame:
         """The event frame as a lazy scan of the cache, brought up to date first: a view then
         reads only the columns it uses from the Parquet parts, not the whole frame. Without a
-        usable cache (turned off, or a place that cannot be written) the frame is loaded whole."""
-        if self.cache and (current := self._current()) is not None:
-            return self._scan_parts(current)
-        frame = self.load()
-        if self.cache and (current := self._current()) is not None:
-            return self._scan_parts(current)
-        return frame.lazy()
+        usable cache (turned off, or a place that cannot be written) the frame is loaded whole.
+
+        With `in_force`, the corrections known now are applied (`projections.frame.in_force`),
+        from their effect as the cache keeps it: for views of the events in force as the
+        ledger stands (not as known at an earlier time, not the corrections themselves), which
+        then need not look the corrections and their targets up on every call."""
+        current = self._current() if self.cache else None
+        if current is None:
+            frame = self.load()
+            current = self._current() if self.cache else None
+            if current is None:
+                return corrections_applied(frame.lazy()) if in_force else frame.lazy()
+        scan = self._scan_parts(current)
+        if not in_force:
+            return scan
+        replaced = empty_frame()
+        if current.amended is not None:
+            try:
+                replaced = self._read_parts([current.amended])
+            except (OSError, pl.exceptions.PolarsError):
+                return corrections_applied(scan)  # compacted away by another process meanwhile
+        return Amended(pl.Series(current.dropped, dtype=pl.Int64), replaced).apply(scan)
 
     def _current(self) -> Manifest | None:
         """The cache's manifest when it holds every native event of the store."""
@@ -290,10 +315,10 @@ class FrameStore:
             return scan  # no cast: it would keep filters from reaching the reader
         return scan.cast(dict(EVENT_SCHEMA))  # type: ignore[arg-type]
 
-    def _read_parts(self, manifest: Manifest) -> pl.DataFrame:
-        if not manifest.parts:
+    def _read_parts(self, parts: list[str]) -> pl.DataFrame:
+        if not parts:
             return empty_frame()
-        frame = pl.read_parquet([self.folder / p for p in manifest.parts])
+        frame = pl.read_parquet([self.folder / p for p in parts])
         return frame.cast(dict(EVENT_SCHEMA))  # type: ignore[arg-type]
 
     def _save(
@@ -320,8 +345,19 @@ class FrameStore:
                 name = f"frame-{last_id:012d}.parquet"
                 _write_part(self.folder, fresh, name)
                 parts = [*parts, name]
-            Manifest(parts=parts, last_id=last_id, last_identity=identity).write(self.folder)
-            _sweep(self.folder, keep=set(parts))
+            effect = amended(pl.concat([prior, fresh]).lazy() if manifest else fresh.lazy())
+            corrected = None
+            if not effect.replaced.is_empty():
+                corrected = f"amended-{last_id:012d}.parquet"
+                _write_part(self.folder, effect.replaced, corrected)
+            Manifest(
+                parts=parts,
+                last_id=last_id,
+                last_identity=identity,
+                dropped=effect.dropped.to_list(),
+                amended=corrected,
+            ).write(self.folder)
+            _sweep(self.folder, keep={*parts, *([corrected] if corrected else [])})
         except OSError:
             pass  # a read-only place: the frame is still right, only not cached
 
@@ -330,7 +366,7 @@ def _sweep(folder: Path, keep: set[str], grace: float = STALE_GRACE) -> None:
     """Remove parts compacted away more than `grace` seconds ago: a lazy scan planned by
     another process just before the compaction may still be reading them."""
     now = time.time()
-    for part in folder.glob("frame-*.parquet"):
+    for part in [*folder.glob("frame-*.parquet"), *folder.glob("amended-*.parquet")]:
         if part.name not in keep and now - part.stat().st_mtime > grace:
             part.unlink(missing_ok=True)
 
@@ -349,7 +385,9 @@ def scan_event_frame(
     source: Ledger | str | None = None,
     *,
     cache_root: str | os.PathLike[str] | None = None,
+    in_force: bool = False,
 ) -> pl.LazyFrame:
     """The event frame of a ledger or store URL as a lazy scan of its up-to-date cache (what
-    the CLI's views read: only the columns a view uses are read)."""
-    return FrameStore(source, cache_root=cache_root).scan()
+    the CLI's views read: only the columns a view uses are read); `in_force`: corrections
+    known now applied (`FrameStore.scan`)."""
+    return FrameStore(source, cache_root=cache_root).scan(in_force=in_force)

@@ -2,8 +2,8 @@
 
 Why explicit schemas: a view that reads `annual_value` gets a Float64 column or an error, never a
 silently null guess. Each decoder keeps only its family's rows, takes the fields it needs from
-the frame's payload columns (`projections.payload`: `data` decoded once, values as written),
-gives money and shares Float64 and dates Date, and carries the common fields views need
+the frame's payload columns (`projections.payload`: `data` decoded once, money and shares
+already Float64 and dates Date), and carries the common fields views need
 (`effective_on`, `event_id`, `notification_id` for timeline order, `rationale`). Types are
 named from the catalogue's own sets, never a second hand-kept list.
 """
@@ -125,17 +125,6 @@ def as_text(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _date(name: str) -> pl.Expr:
-    return pl.col(name).str.to_date("%Y-%m-%d")
-
-
-def _shares(name: str) -> pl.Expr:
-    """A list of {id, share} with the decimal-string shares as Float64 (role kept if given)."""
-    return pl.col(name).list.eval(
-        pl.element().struct.with_fields(pl.element().struct.field("share").cast(pl.Float64))
-    )
-
-
 @family
 def awards(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`GrantAwarded` / `ContractAwarded`: one row per agreement with its awarded terms and its
@@ -155,9 +144,7 @@ def awards(frame: pl.LazyFrame) -> pl.LazyFrame:
         "providers",
         "commissioners",
     )
-    return _decode(frame, AWARD_TYPES, fields).with_columns(
-        pl.col("annual_value").cast(pl.Float64), _date("start"), _date("end")
-    )
+    return _decode(frame, AWARD_TYPES, fields)
 
 
 def award_providers(frame: Events) -> pl.LazyFrame:
@@ -195,7 +182,6 @@ def _explode_parties(rows: pl.LazyFrame, column: str, keys: tuple[str, ...]) -> 
             "event_id",
             "notification_id",
         )
-        .with_columns(pl.col("share").cast(pl.Float64))
     )
 
 
@@ -203,9 +189,7 @@ def _explode_parties(rows: pl.LazyFrame, column: str, keys: tuple[str, ...]) -> 
 def term_changes(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`RolledOver` / `Extended`: the new end (and a rollover's new value, else null)."""
     fields = ("agreement_id", "new_end", "annual_value")
-    return _decode(frame, ("RolledOver", "Extended"), fields).with_columns(
-        _date("new_end"), pl.col("annual_value").cast(pl.Float64)
-    )
+    return _decode(frame, ("RolledOver", "Extended"), fields)
 
 
 @family
@@ -213,8 +197,7 @@ def variations(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`Varied`: value and/or scope, applying from `applies_from` (default its effective date)."""
     fields = ("agreement_id", "annual_value", "scope", "applies_from")
     return _decode(frame, ("Varied",), fields).with_columns(
-        pl.col("annual_value").cast(pl.Float64),
-        pl.coalesce(_date("applies_from"), pl.col("effective_on")).alias("applies_from"),
+        pl.coalesce("applies_from", "effective_on").alias("applies_from")
     )
 
 
@@ -230,9 +213,7 @@ def restructures(frame: pl.LazyFrame) -> pl.LazyFrame:
         "providers",
         "commissioners",
     )
-    return _decode(frame, ("Restructured",), fields).with_columns(
-        _shares("providers"), _shares("commissioners")
-    )
+    return _decode(frame, ("Restructured",), fields)
 
 
 @family
@@ -258,8 +239,7 @@ def settlements(frame: pl.LazyFrame) -> pl.LazyFrame:
         "applies_from",
     )
     return _decode(frame, ("FundingResponsibilityAgreed",), fields).with_columns(
-        _shares("commissioners"),
-        pl.coalesce(_date("applies_from"), pl.col("effective_on")).alias("applies_from"),
+        pl.coalesce("applies_from", "effective_on").alias("applies_from")
     )
 
 
@@ -359,8 +339,7 @@ def commissioners(frame: pl.LazyFrame, as_of: dt.date | None = None) -> pl.LazyF
     rows = _decode(_asof(frame, as_of), types, fields)
     ends = pl.col("type").is_in(["CommissionerMerged", "CommissionerAbolished"])
     return (
-        rows.with_columns(_shares("successors"))
-        .sort("effective_on", "notification_id")
+        rows.sort("effective_on", "notification_id")
         .group_by("commissioner_id")
         .agg(
             pl.col("name").drop_nulls().last(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -39,6 +40,8 @@ from projections.payload import PAYLOAD, with_payload
 
 __all__ = [
     "EVENT_SCHEMA",
+    "Amended",
+    "amended",
     "as_known_at",
     "award_commissioners",
     "award_providers",
@@ -251,10 +254,38 @@ def events_as_of(
     return effective_by(in_force(as_known_at(frame, known_at)), as_of)
 
 
+@dataclass(frozen=True)
+class Amended:
+    """What the corrections and rescissions of a frame do to it: the rows they remove (by
+    notification id: rescinded events, corrected events, the amendments themselves) and the
+    corrected events' rows as corrected. Small beside the frame, so it can be kept (a cache
+    keeps the one of the whole ledger as known now)."""
+
+    dropped: pl.Series  # Int64 notification ids
+    replaced: pl.DataFrame  # rows in EVENT_SCHEMA
+
+    @classmethod
+    def none(cls) -> Amended:
+        return cls(pl.Series("notification_id", [], pl.Int64), empty_frame())
+
+    def apply(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        if self.dropped.is_empty():
+            return frame
+        kept = frame.filter(~pl.col("notification_id").is_in(self.dropped.implode()))
+        if self.replaced.is_empty():
+            return kept
+        return pl.concat([kept, self.replaced.lazy()])
+
+
 def in_force(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Corrections applied: rescinded events removed, corrected events' fields replaced (in
     recorded order, so a later correction of the same field wins), the corrections themselves
-    removed. A rescinded `Corrected` has no effect.
+    removed. A rescinded `Corrected` has no effect."""
+    return amended(frame).apply(frame)
+
+
+def amended(frame: pl.LazyFrame) -> Amended:
+    """What `frame`'s corrections and rescissions do to it (`in_force` applies it).
 
     Corrections are few: they and their targets are merged in Python with the domain's own
     `corrected_event` (so a correction means here what it means to the aggregate); every
@@ -264,7 +295,7 @@ def in_force(frame: pl.LazyFrame) -> pl.LazyFrame:
     plain = list(_PLAIN.names())  # the payload is decoded again from `data` for replaced rows
     amendments = frame.filter(is_amendment).select(plain).collect()
     if amendments.is_empty():
-        return frame
+        return Amended.none()
     touched = pl.concat([amendments, frame.filter(_targets(amendments)).select(plain).collect()])
     amendments = amendments.sort("notification_id")
     rescinded = set(amendments.filter(pl.col("type") == "Rescinded")["target_id"].to_list())
@@ -279,11 +310,10 @@ def in_force(frame: pl.LazyFrame) -> pl.LazyFrame:
     replaced = [_with_event(by_id[t], e) for t, e in merged.items()]
     drop = rescinded | set(merged) | set(amendments["event_id"].to_list())
     numbers = touched.filter(pl.col("event_id").is_in(list(drop)))["notification_id"]
-    kept = frame.filter(~pl.col("notification_id").is_in(numbers.to_list()))
     if not replaced:
-        return kept
+        return Amended(numbers, empty_frame())
     fresh = with_payload(pl.DataFrame(replaced, schema=_PLAIN, orient="row"))
-    return pl.concat([kept, fresh.select(EVENT_SCHEMA.names()).lazy()])
+    return Amended(numbers, fresh.select(EVENT_SCHEMA.names()))
 
 
 def _targets(amendments: pl.DataFrame) -> pl.Expr:

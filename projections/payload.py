@@ -5,9 +5,10 @@ commissioner lists; decoding `data` once per event when the frame is loaded (and
 Parquet with it) leaves the views pure column work. Flat columns rather than one struct, so a
 view's query reads (and a filter gathers) only the fields it uses. The columns are declared
 from `CATALOGUE` (each field's parser says its type), so a new event type's fields appear here
-by themselves; values stay as written (money, shares and dates as the native strings), the
-decoders in `projections.families` give them their types. Fields a writer added beyond the
-catalogue stay only in the `data` text.
+by themselves. Dates are `Date`, money and shares `Float64` (the views' arithmetic types),
+parsed here once rather than by every view that reads them (and a cached Parquet part holds
+them typed, so a view reads no text to parse); the values as written stay in `data`. Fields a
+writer added beyond the catalogue stay only in the `data` text.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ from __future__ import annotations
 import io
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from domain import values as v
 from domain.catalogue import CATALOGUE, Field
 
 S = pl.String()
-PROVIDER_SHARES = pl.List(pl.Struct({"provider_id": S, "role": S, "share": S}))
-COMMISSIONER_SHARES = pl.List(pl.Struct({"commissioner_id": S, "share": S}))
+F = pl.Float64()
+PROVIDER_SHARES = pl.List(pl.Struct({"provider_id": S, "role": S, "share": F}))
+COMMISSIONER_SHARES = pl.List(pl.Struct({"commissioner_id": S, "share": F}))
 _BY_PARSER: dict[object, pl.DataType] = {
+    v.parse_date: pl.Date(),
+    v.parse_money: F,
     v.parse_provider_shares: PROVIDER_SHARES,
     v.parse_commissioner_shares: COMMISSIONER_SHARES,
     v.parse_successor_shares: COMMISSIONER_SHARES,
@@ -81,13 +86,30 @@ def with_payload(frame: pl.DataFrame) -> pl.DataFrame:
 def _decode_group(data: pl.Series, struct: pl.Struct) -> pl.DataFrame:
     """One event type's `data` texts as columns. Polars' JSON reader is slow on lists of
     objects inside a larger object (and on skipping them), fast on the same list alone: the
-    lines are read with such fields as text, which is then decoded on its own."""
+    lines are read with such fields as text, which is then decoded on its own. Dates, money
+    and shares are JSON strings: read as text, then parsed (a malformed one is an error)."""
     schema = struct.to_schema()
-    nested = {n: t for n, t in schema.items() if isinstance(t, pl.List)}
-    flat = {n: (pl.String() if n in nested else t) for n, t in schema.items()}
+    as_text = {
+        n: (S if t in (pl.Date, F) or isinstance(t, pl.List) else t) for n, t in schema.items()
+    }
     lines = data.str.join("\n").item().encode()
-    table = pl.read_ndjson(io.BytesIO(lines), schema=flat)
-    return table.with_columns(pl.col(n).str.json_decode(t) for n, t in nested.items())
+    table = pl.read_ndjson(io.BytesIO(lines), schema=as_text)
+    return table.with_columns(_typed(pl.col(n), t) for n, t in schema.items() if t != as_text[n])
+
+
+def _typed(text: pl.Expr, dtype: PolarsDataType) -> pl.Expr:
+    """A JSON field read as text, in its column's type: a date, money, or a list whose items'
+    shares are decimal strings."""
+    if dtype == pl.Date:
+        return text.str.to_date("%Y-%m-%d")
+    if dtype == F:
+        return text.cast(F)
+    inner = dtype.inner if isinstance(dtype, pl.List) else None
+    if not isinstance(inner, pl.Struct):
+        return text.str.json_decode(dtype)
+    written = pl.List(pl.Struct({f.name: S for f in inner.fields}))
+    share = pl.element().struct.field("share").cast(F)
+    return text.str.json_decode(written).list.eval(pl.element().struct.with_fields(share))
 
 
 def _field(name: str, present: tuple[str, ...], dtype: pl.DataType) -> pl.Expr:

@@ -262,3 +262,37 @@ def test_scan_is_the_loaded_frame_and_follows_new_events(
     # the rescission found its target's place in the log when it was loaded
     target = scanned.filter(pl.col("event_id") == "v1")["notification_id"].item()
     assert scanned.filter(pl.col("event_id") == "r3")["target_notification_id"].item() == target
+
+
+def test_scan_in_force_is_the_frame_with_its_corrections_applied(
+    clocked: tuple[Ledger, SimulatedClock], tmp_path: Path
+) -> None:
+    """The cache keeps what the corrections do (the market views read it): the scan in force
+    is `in_force` of the whole frame, and stays so when later events correct, rescind or
+    add to what an earlier part of the cache holds, and when the parts are compacted."""
+    ledger, clock = clocked
+    story(ledger, clock)
+    frames = cached_frames(ledger, tmp_path)
+
+    def same_as_in_force() -> pl.DataFrame:
+        cached = frames.scan(in_force=True).collect()
+        expected = F.in_force(F.frame_from_facts(ledger.facts()).lazy()).collect()
+        assert_frame_equal(normalised(cached), normalised(expected))
+        return cached
+
+    first = same_as_in_force()
+    assert set(first["event_id"]) & {"a2", "c1", "r1", "c2", "r2"} == set()
+    assert first.filter(pl.col("event_id") == "a1")["annual_value"].item() == 40000.0
+    vary_then_rescind(ledger, clock)  # a new part: a variation and its rescission
+    record(
+        ledger,
+        clock,
+        at(60),  # a correction of an award in the first part
+        ev("Corrected", "2015-07-01", event_id="c3", corrects="a1", fields={"title": "Recovery"}),
+    )
+    now = same_as_in_force()
+    assert "v1" not in set(now["event_id"])
+    assert now.filter(pl.col("event_id") == "a1")["title"].item() == "Recovery"
+    for i in range(14):  # one part each, until the parts are compacted into one
+        record(ledger, clock, at(70 + i), provider(f"q-{i}"))
+        same_as_in_force()
