@@ -190,9 +190,7 @@ def hand_written_market(frame: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(pl.int_ranges(_fy(start), _fy(end) + 1).alias("year"))
         .explode("year")
         .with_columns(
-            (
-                pl.col("annual_value") * days / ((fy1 - fy0).dt.total_days() + 1)
-            ).alias("amount")
+            (pl.col("annual_value") * days / ((fy1 - fy0).dt.total_days() + 1)).alias("amount")
         )
         .explode("providers")
         .explode("commissioners")
@@ -202,11 +200,9 @@ def hand_written_market(frame: pl.LazyFrame) -> pl.LazyFrame:
             "service_category",
             commissioner.field("commissioner_id"),
             provider.field("provider_id"),
-            (
-                pl.col("amount")
-                * provider.field("share")
-                * commissioner.field("share")
-            ).alias("spend"),
+            (pl.col("amount") * provider.field("share") * commissioner.field("share")).alias(
+                "spend"
+            ),
         )
     )
     levels = []
