@@ -29,7 +29,7 @@ import polars as pl
 from eventsourcing.utils import get_topic
 
 from domain.agreements import Agreement
-from domain.catalogue import CATALOGUE
+from domain.catalogue import CATALOGUE, CORRECTION_TYPES
 from domain.ledger import Ledger
 from domain.organisations import Commissioner, Provider
 from domain.portfolios import Portfolio
@@ -345,16 +345,21 @@ class FrameStore:
                 name = f"frame-{last_id:012d}.parquet"
                 _write_part(self.folder, fresh, name)
                 parts = [*parts, name]
-            effect = amended(pl.concat([prior, fresh]).lazy() if manifest else fresh.lazy())
-            corrected = None
-            if not effect.replaced.is_empty():
-                corrected = f"amended-{last_id:012d}.parquet"
-                _write_part(self.folder, effect.replaced, corrected)
+            if manifest and not fresh["type"].is_in(list(CORRECTION_TYPES)).any():
+                # no new correction: an amendment names an event recorded before it, so what
+                # the known ones do is unchanged
+                dropped, corrected = manifest.dropped, manifest.amended
+            else:
+                effect = amended(pl.concat([prior, fresh]).lazy() if manifest else fresh.lazy())
+                dropped, corrected = effect.dropped.to_list(), None
+                if not effect.replaced.is_empty():
+                    corrected = f"amended-{last_id:012d}.parquet"
+                    _write_part(self.folder, effect.replaced, corrected)
             Manifest(
                 parts=parts,
                 last_id=last_id,
                 last_identity=identity,
-                dropped=effect.dropped.to_list(),
+                dropped=dropped,
                 amended=corrected,
             ).write(self.folder)
             _sweep(self.folder, keep={*parts, *([corrected] if corrected else [])})
