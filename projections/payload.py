@@ -89,12 +89,12 @@ def _decode_group(data: pl.Series, struct: pl.Struct) -> pl.DataFrame:
     lines are read with such fields as text, which is then decoded on its own. Dates, money
     and shares are JSON strings: read as text, then parsed (a malformed one is an error)."""
     schema = struct.to_schema()
-    as_text = {
+    read_as = {
         n: (S if t in (pl.Date, F) or isinstance(t, pl.List) else t) for n, t in schema.items()
     }
     lines = data.str.join("\n").item().encode()
-    table = pl.read_ndjson(io.BytesIO(lines), schema=as_text)
-    return table.with_columns(_typed(pl.col(n), t) for n, t in schema.items() if t != as_text[n])
+    table = pl.read_ndjson(io.BytesIO(lines), schema=read_as)
+    return table.with_columns(_typed(pl.col(n), t) for n, t in schema.items() if t != read_as[n])
 
 
 def _typed(text: pl.Expr, dtype: PolarsDataType) -> pl.Expr:
