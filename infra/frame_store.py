@@ -332,9 +332,9 @@ class FrameStore:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             parts = list(manifest.parts) if manifest else []
+            whole = pl.concat([prior, fresh])  # `prior` is empty without a manifest
             if len(parts) >= MAX_PARTS or not manifest:
                 # compact: one part holding everything
-                whole = pl.concat([prior, fresh]) if manifest else fresh
                 name = f"frame-{last_id:012d}-all.parquet"
                 _write_part(self.folder, whole, name)
                 for old in parts:  # compacted away now: the grace period starts now
@@ -350,7 +350,7 @@ class FrameStore:
                 # the known ones do is unchanged
                 dropped, corrected = manifest.dropped, manifest.amended
             else:
-                effect = amended(pl.concat([prior, fresh]).lazy() if manifest else fresh.lazy())
+                effect = amended(whole.lazy())
                 dropped, corrected = effect.dropped.to_list(), None
                 if not effect.replaced.is_empty():
                     corrected = f"amended-{last_id:012d}.parquet"
