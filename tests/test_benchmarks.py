@@ -1,0 +1,52 @@
+"""The documented benchmark commands still run, end to end, at a tiny scale.
+
+Why: benchmarks are run by hand, rarely, and import much of the code; a rename elsewhere
+would break them silently until someone needs the figures. These runs check that each command
+completes and prints every figure it promises; the figures themselves mean nothing at this
+scale and are not asserted (speed is measured, not asserted in tests).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _run(tmp_path: Path, script: str, *args: str) -> str:
+    env = {**os.environ, "TMPDIR": str(tmp_path), "CLEDGER_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_projections_benchmark_prints_every_figure_and_ratio(tmp_path: Path) -> None:
+    out = _run(
+        tmp_path, "projections.py", "--events", "3000", "--work", str(tmp_path), "--repeat", "1"
+    )
+    for figure in (
+        "load / bare =",
+        "market views / hand-written =",
+        "every view / hand-written   =",
+        "market view alone, every event",
+        "on the awards alone",
+        "read the cache + market view =",
+        "one view / that =",
+    ):
+        assert figure in out, f"{figure!r} missing from:\n{out}"
+
+
+def test_import_rate_benchmark_prints_its_ratios(tmp_path: Path) -> None:
+    out = _run(tmp_path, "import_rate.py", "--events", "2000", "--no-postgres")
+    assert "ledger / bare  =" in out
+    assert "ledger / naive =" in out
