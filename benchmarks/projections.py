@@ -15,7 +15,7 @@ Then, each against a baseline measured here:
    annual value x its days in each financial year, summed per provider, segment (the three
    levels) and year, with shares and HHI (no corrections, rollovers, restructures or other
    views), as a ratio for the market views alone and for every view. The frame is rechunked
-   into one block first: the hand query runs up to twice as fast on it as on the frame's
+   into one block first: the hand query runs up to three times as fast on it as on the frame's
    pages or cached row groups, which the views hardly notice. Then the ratio taken apart
    (`decomposed`): the market view alone, and both again on the awards alone, the only events
    the hand query reads;
