@@ -33,7 +33,7 @@ from eventsourcing.domain import Aggregate, event
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infra.bootstrap import open_ledger  # noqa: E402
-from infra.jsonl import import_events, read_events  # noqa: E402
+from infra.interop.native import import_events, read_events  # noqa: E402
 
 PG = os.environ.get("CLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 

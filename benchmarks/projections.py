@@ -50,10 +50,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from domain.catalogue import parse_event  # noqa: E402
 from infra.bootstrap import open_ledger  # noqa: E402
-from infra.frame_store import PAGE, FrameStore, native_topics, store_of  # noqa: E402
 from infra.generator import write_england  # noqa: E402
-from infra.jsonl import ParsedLine, import_events, paused_gc  # noqa: E402
-from infra.progress import bar  # noqa: E402
+from infra.interop.native import ParsedLine, import_events, paused_gc  # noqa: E402
+from infra.render.progress import bar  # noqa: E402
+from infra.store.frame_cache import PAGE, FrameStore, native_topics, store_of  # noqa: E402
 from projections.audit import continuity_views, flags  # noqa: E402
 from projections.continuity import continuity, lineage_table  # noqa: E402
 from projections.diversity import (  # noqa: E402

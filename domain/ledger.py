@@ -58,7 +58,7 @@ class Ledger(Application[UUID]):
         self.clock = clock
         if not isinstance(self.recorder, EventIndex):
             raise LedgerError(
-                "the configured recorder keeps no event-id index; use a store opened by infra.store"
+                "the configured recorder keeps no event-id index; use a store opened by infra.store.urls"
             )
         self.index: EventIndex = self.recorder
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.ledger import Clock, Ledger, utc_now
-from infra.store import (
+from infra.store.urls import (
     configured_store,
     ensure_store,
     parse_store_url,

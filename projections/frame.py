@@ -205,7 +205,7 @@ class FactLike(Protocol):
 
 def frame_from_facts(facts: Iterable[FactLike]) -> pl.DataFrame:
     """The event frame of stored facts (`Ledger.facts()`), row by row: for small ledgers and
-    tests; the bulk loader (`infra.frame_store`) reads the store without replay."""
+    tests; the bulk loader (`infra.store.frame_cache`) reads the store without replay."""
     rows: list[dict[str, Any]] = []
     for f in facts:
         e = f.event

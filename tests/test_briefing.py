@@ -19,8 +19,8 @@ from domain.errors import InvalidFieldError
 from domain.register import build_register
 from infra.bootstrap import open_ledger
 from infra.clocks import SimulatedClock
-from infra.frame_store import load_event_frame
 from infra.generator import build, generate
+from infra.store.frame_cache import load_event_frame
 from projections.briefing import SECTIONS, UnknownScopeError, brief, to_markdown
 from projections.report import json_ready
 from projections.standing import LINKING_CHANGES, add_months

@@ -20,7 +20,7 @@ import pytest
 
 from infra.bootstrap import open_ledger
 from infra.clocks import SimulatedClock
-from infra.frame_store import load_event_frame
+from infra.store.frame_cache import load_event_frame
 from projections.audit import UnknownAgreementError, audit, flags
 from projections.continuity import continuity
 from projections.pipeline import pipeline

@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 from domain.ledger import Ledger
 from infra.bootstrap import open_ledger
 from infra.clocks import SimulatedClock
-from infra.frame_store import FrameStore, load_event_frame
+from infra.store.frame_cache import FrameStore, load_event_frame
 from projections import frame as F
 from tests.builders import award, basics, ev, provider
 

@@ -17,7 +17,7 @@ from domain.catalogue import CATALOGUE, parse_event
 from infra.bootstrap import open_ledger
 from infra.clocks import SimulatedClock
 from infra.generator import GeneratedEvent, build, generate, write_england
-from infra.jsonl import import_events, read_events
+from infra.interop.native import import_events, read_events
 
 TODAY = dt.date(2025, 6, 1)
 

@@ -274,7 +274,7 @@ def golden_events() -> list[Any]:
 
 
 def _load_frame(ledger: Ledger) -> Any:
-    from infra.frame_store import load_event_frame
+    from infra.store.frame_cache import load_event_frame
 
     # the Parquet cache sits beside a SQLite file (in tmp_path); for PostgreSQL it would go to
     # the user's cache folder, so the PostgreSQL runs read the store directly

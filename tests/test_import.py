@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from domain.ledger import Ledger
-from infra.jsonl import ImportRefused, export_lines, import_events, read_events
+from infra.interop.native import ImportRefused, export_lines, import_events, read_events
 from tests.builders import award, basics, ev
 from tests.conftest import stored_rows
 

@@ -623,8 +623,8 @@ def test_a_further_award_with_no_id_is_reported_not_imported(
 
 
 def export_example(ledger: Ledger) -> dict[str, Any]:
+    from infra.interop.native import import_events, read_events
     from infra.interop.ocds_export import packages
-    from infra.jsonl import import_events, read_events
 
     example = Path(__file__).parent.parent / "examples" / "advocacy.jsonl"
     import_events(ledger, example, read_events(example))

@@ -18,10 +18,10 @@ from polars.testing import assert_frame_equal
 from domain.errors import LedgerError
 from infra.bootstrap import open_ledger
 from infra.clocks import SimulatedClock
-from infra.frame_store import load_event_frame
 from infra.interop import view_export
 from infra.interop.view_export import VIEWS, ledger_views, write_views
-from infra.render import MONEY_COLUMNS
+from infra.render.tables import MONEY_COLUMNS
+from infra.store.frame_cache import load_event_frame
 from projections import diversity
 from projections.audit import flags
 from projections.continuity import continuity

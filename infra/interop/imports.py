@@ -17,7 +17,7 @@ from infra.interop.options import (
     load_rates,
 )
 from infra.interop.report import InteropReport
-from infra.progress import bar
+from infra.render.progress import bar
 
 FORMATS = ("ocds", "register", "360giving")
 BIG_INPUT = 5 << 20  # bytes: show progress bars from here on

@@ -13,8 +13,8 @@ from typing import Any
 from domain.catalogue import LedgerEvent, parse_event
 from domain.errors import LedgerError
 from domain.ledger import Ledger
+from infra.interop.native import paused_gc
 from infra.interop.report import InteropReport, Origin
-from infra.jsonl import paused_gc
 
 Staged = tuple[LedgerEvent, Origin]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from domain.errors import LedgerError
-from infra.render import emit_frame, xlsx_sheet
+from infra.render.tables import emit_frame, xlsx_sheet
 from projections import diversity
 from projections.audit import continuity_views
 from projections.market import CONCENTRATION_COLUMNS, MARKET_COLUMNS, in_order

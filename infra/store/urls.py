@@ -80,7 +80,7 @@ def persistence_env(store: StoreURL) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": store.path,
             "SQLITE_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": "infra.recorders:IndexedSQLiteRecorder",
+            "APPLICATION_RECORDER_TOPIC": "infra.store.recorders:IndexedSQLiteRecorder",
         }
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -91,7 +91,7 @@ def persistence_env(store: StoreURL) -> dict[str, str]:
         "POSTGRES_PASSWORD": store.password,
         "POSTGRES_LOCK_TIMEOUT": "30",
         "POSTGRES_POOL_SIZE": "2",
-        "APPLICATION_RECORDER_TOPIC": "infra.recorders:IndexedPostgresRecorder",
+        "APPLICATION_RECORDER_TOPIC": "infra.store.recorders:IndexedPostgresRecorder",
     }
 
 

@@ -34,7 +34,7 @@ from domain.ledger import Ledger
 from domain.organisations import Commissioner, Provider
 from domain.portfolios import Portfolio
 from domain.subjects import LedgerSubject
-from infra.store import StoreURL, configured_store, parse_store_url
+from infra.store.urls import StoreURL, configured_store, parse_store_url
 from projections.frame import (
     EVENT_SCHEMA,
     Amended,

@@ -18,8 +18,8 @@ import orjson
 import typer
 
 from domain.errors import InvalidFieldError
-from infra.cli_app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
-from infra.render import emit_frame
+from infra.cli.app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.render.tables import emit_frame
 
 if TYPE_CHECKING:  # polars and the views load only when a view command runs
     import polars as pl
@@ -59,7 +59,7 @@ OutputOpt = Annotated[Path | None, typer.Option("--output", help="write to this 
 
 
 def _snapshot(as_of: str | None, known_at: str | None) -> Snapshot:
-    from infra.frame_store import scan_event_frame
+    from infra.store.frame_cache import scan_event_frame
     from projections.standing import Snapshot
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)

@@ -1,4 +1,5 @@
-"""`cledger`: the command line. Thin: parse options, call the domain or infra, render.
+"""Commands on the store itself: create it, import into it, record one event, export it, count
+its events, and build the demo.
 
 Every error reaches the user as one plain line on stderr with a non-zero exit code; never a
 traceback.
@@ -20,9 +21,7 @@ from rich.console import Console
 
 from domain.catalogue import CATALOGUE, parse_event
 from domain.errors import InvalidFieldError, LedgerError
-from domain.history import agreement_history
-from domain.register import ENDED_STATUSES, STATUSES, build_register
-from infra.cli_app import (
+from infra.cli.app import (
     AsOfOpt,
     Fmt,
     FmtOpt,
@@ -34,10 +33,10 @@ from infra.cli_app import (
     parse_as_of,
     parse_known_at,
 )
-from infra.jsonl import count_lines, export_lines, import_events, read_events, write_export
-from infra.progress import bar
-from infra.render import emit_rows
-from infra.store import configured_store, parse_store_url
+from infra.interop.native import count_lines, export_lines, import_events, read_events, write_export
+from infra.render.progress import bar
+from infra.render.tables import emit_rows
+from infra.store.urls import configured_store, parse_store_url
 
 PROGRESS_THRESHOLD = 2_000
 err_console = Console(stderr=True, soft_wrap=True)
@@ -258,8 +257,8 @@ def _export_views(
     fmt: str, target: Path | None, *, as_of: str | None, known_at: str | None, months: int
 ) -> None:
     """Every view to one workbook or a folder of files, with a progress bar on stderr."""
-    from infra.frame_store import scan_event_frame
     from infra.interop.view_export import VIEWS, check_target, ledger_views, write_views
+    from infra.store.frame_cache import scan_event_frame
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     if target is None:
@@ -278,81 +277,6 @@ def _export_views(
         views = ledger_views(frame, day, known, months=months)
         written = write_views(views, fmt, target, progress=advance)
     err_console.print(f"exported {len(written)} views as of {day} to {target}")
-
-
-@app.command()
-def agreements(
-    commissioner: Annotated[str | None, typer.Option(help="commissioner id")] = None,
-    provider: Annotated[str | None, typer.Option(help="provider id")] = None,
-    category: Annotated[
-        str | None, typer.Option("--category", "--service-category", help="service category slug")
-    ] = None,
-    status: Annotated[
-        str | None, typer.Option(help="one of " + ", ".join(STATUSES) + ", or 'ended' or 'open'")
-    ] = None,
-    as_of: AsOfOpt = None,
-    known_at: KnownAtOpt = None,
-    fmt: FmtOpt = Fmt.table,
-) -> None:
-    """List agreements as of a date, as known at a time (ended ones included unless filtered)."""
-    day, known = parse_as_of(as_of), parse_known_at(known_at)
-    if status is not None and status not in (*STATUSES, "ended", "open"):
-        raise InvalidFieldError(
-            "--status", "one of " + ", ".join(STATUSES) + ", ended, open", status
-        )
-    ledger = _ledger()
-    entries = build_register(ledger.facts(), as_of=day, known_at=known)
-    rows = []
-    for e in entries:
-        if commissioner and commissioner not in {
-            c["commissioner_id"] for c in e.terms.commissioners
-        }:
-            continue
-        if provider and provider not in {p["provider_id"] for p in e.terms.providers}:
-            continue
-        row = e.row()
-        if category and row["service_category"] != category:
-            continue
-        if status == "ended" and e.status not in ENDED_STATUSES:
-            continue
-        if status == "open" and e.status in ENDED_STATUSES | {"rescinded"}:
-            continue
-        if status not in (None, "ended", "open") and e.status != status:
-            continue
-        rows.append(row)
-    emit_rows(rows, fmt.value, title=f"Agreements as of {day}")
-
-
-@app.command()
-def history(
-    agreement: Annotated[str, typer.Argument(help="an agreement id")],
-    fmt: FmtOpt = Fmt.table,
-) -> None:
-    """An agreement's full timeline: effective date, recorded time, who, what, why; each
-    correction or rescission shown beside what it corrects."""
-    ledger = _ledger()
-    found = ledger.agreement(agreement)
-    if found is None:
-        raise LedgerError(
-            f"agreement '{agreement}' is not in the ledger; expected an existing agreement_id"
-        )
-    rows = []
-    for line in agreement_history(list(found.facts)):
-        for depth, item in [(0, line)] + [(1, a) for a in line.amendments]:
-            ev = item.fact.event
-            rows.append(
-                {
-                    "event_id": ("  ↳ " if depth else "") + ev.event_id,
-                    "type": ev.type,
-                    "effective_on": ev.effective_on,
-                    "recorded_at": item.fact.recorded_at.isoformat(timespec="seconds"),
-                    "recorded_by": ev.recorded_by,
-                    "what": item.what,
-                    "why": ev.rationale,
-                    "source": ev.source,
-                }
-            )
-    emit_rows(rows, fmt.value, title=f"History of {agreement}")
 
 
 @app.command()
@@ -384,34 +308,9 @@ def demo(
 ) -> None:
     """Build a realistic generated ledger: a conurbation since 2005 into the configured store,
     or an England-scale native file for benchmarks."""
-    from infra.demo import run_demo, run_england
+    from infra.generator.demo import run_demo, run_england
 
     if scale is Scale.england:
         run_england(output or Path("england.jsonl"), seed=seed, events=events)
     else:
         run_demo(_settings.get("store"), seed=seed)
-
-
-def main() -> None:
-    """Console entry point: one plain line on stderr for every error."""
-    try:
-        app()
-    except LedgerError as err:
-        _fail(str(err))
-    except BrokenPipeError:
-        # the reader went away (`cledger export | head`): stop quietly, as Unix tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(0) from None
-    except KeyboardInterrupt:
-        _fail("interrupted; nothing from the unfinished command was stored")
-    except Exception as err:  # noqa: BLE001 - the promise: no traceback reaches a user
-        _fail(f"unexpected {type(err).__name__}: {' '.join(str(err).split())}")
-
-
-def _fail(message: str) -> None:
-    sys.stderr.write("error: " + " ".join(message.split()) + "\n")
-    raise SystemExit(1)
-
-
-# View commands live in their own modules and register themselves on `app`.
-from infra import cli_continuity, cli_market  # noqa: E402, F401

@@ -16,8 +16,8 @@ from domain.register import build_register
 from infra.bootstrap import open_ledger
 from infra.clocks import SimulatedClock
 from infra.generator import build, generate, write_england
-from infra.progress import bar
-from infra.store import configured_store, parse_store_url
+from infra.render.progress import bar
+from infra.store.urls import configured_store, parse_store_url
 
 
 def ledger_summary(ledger: Ledger, *, today: dt.date) -> dict[str, Any]:

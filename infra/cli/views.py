@@ -16,9 +16,9 @@ import typer
 
 from domain.errors import InvalidFieldError, LedgerError
 from domain.values import FinancialYear
-from infra.cli_app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
-from infra.frame_store import scan_event_frame
-from infra.render import emit_frame
+from infra.cli.app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.render.tables import emit_frame
+from infra.store.frame_cache import scan_event_frame
 from projections import diversity
 from projections.market import CONCENTRATION_COLUMNS, MARKET_COLUMNS, concentration, in_order
 from projections.market import market as market_view
@@ -94,7 +94,7 @@ def _year(label: str) -> str:
 def _draw(chart: Path | None, draw: Callable[[pl.DataFrame], Any], rows: pl.DataFrame) -> None:
     """A chart is about change over time: it shows every year of the segment's rows."""
     if chart is not None:
-        from infra.charts import save_chart
+        from infra.render.charts import save_chart
 
         save_chart(draw(rows), chart)
 
@@ -118,7 +118,7 @@ def market(
 ) -> None:
     """Spend and market share per provider per segment (service category x commissioner, and
     each alone) per financial year."""
-    from infra.charts import market_chart
+    from infra.render.charts import market_chart
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
@@ -142,7 +142,7 @@ def concentration_(
 ) -> None:
     """Per segment and year: providers, spend, HHI (0-10,000), CR3 (a fraction), effective
     number of providers (exp Shannon) and Simpson index."""
-    from infra.charts import concentration_chart
+    from infra.render.charts import concentration_chart
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
@@ -180,7 +180,7 @@ def diversity_(
 ) -> None:
     """Diversity of the market: spend shares by provider sector and size band, entrants and
     exits, small third-sector providers at risk. The chart is the sector mix over time."""
-    from infra.charts import diversity_chart
+    from infra.render.charts import diversity_chart
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
