@@ -43,7 +43,7 @@ from projections.lineage import ancestry, links
 from projections.market import basis_of
 from projections.pipeline import pipeline
 from projections.report import to_markdown as markdown_document
-from projections.spend import agreement_spend
+from projections.spend import agreement_spend, summed
 from projections.standing import FrameLike, Snapshot, joined
 
 DUE_MONTHS = 6
@@ -385,12 +385,10 @@ def _spend(snap: Snapshot, held: pl.DataFrame, commissioner: str | None, year: i
     else:
         spend = spend.filter(pl.col("agreement_id").is_in(held["agreement_id"].implode()))
     rows = as_text(classed(spend, snap.events, snap.as_of)).collect()
-    total = rows["spend"].sum()
+    total = rows.select(summed("spend")).item() if rows.height else 0.0
     label = fy_text(year)
     parts = [
-        rows.group_by(key)
-        .agg(pl.col("spend").sum())
-        .with_columns(pl.lit(None, pl.String).alias(other))
+        rows.group_by(key).agg(summed("spend")).with_columns(pl.lit(None, pl.String).alias(other))
         for key, other in (("sector", "size_band"), ("size_band", "sector"))
     ]
     return (

@@ -24,7 +24,7 @@ import polars as pl
 
 from projections.families import Events, as_text, provider_history, providers
 from projections.market import market, segment_levels, spend_as_of
-from projections.spend import Basis, fy_label
+from projections.spend import Basis, fy_label, summed
 
 SMALL = ("micro", "small")
 MIX_COLUMNS = (
@@ -175,8 +175,10 @@ def at_risk_from(events: Events | Basis, spend: pl.LazyFrame, as_of: dt.date) ->
         spend.filter(pl.col("year").is_in([this_year - 1, this_year]))
         .group_by("provider_id")
         .agg(
-            pl.col("spend").filter(pl.col("year") == this_year).sum(),
-            pl.col("spend").filter(pl.col("year") == this_year - 1).sum().alias("spend_last_year"),
+            summed(pl.col("spend").filter(pl.col("year") == this_year)).fill_null(0.0),
+            summed(pl.col("spend").filter(pl.col("year") == this_year - 1))
+            .fill_null(0.0)
+            .alias("spend_last_year"),
         )
         .with_columns(pl.col("provider_id").cast(pl.String))
     )

@@ -162,8 +162,21 @@ def rebuild_agreements(frame: pl.DataFrame, as_of: dt.date) -> AgreementState:
 def reach(state: AgreementState, frame: pl.DataFrame, new: pl.DataFrame) -> pl.Series | None:
     """The agreements whose rows a batch may change: those its events are about or name (links
     and handovers), with every agreement of their lineages; None when the batch reaches the
-    whole ledger (organisation events: a provider merger or a commissioner's abolition changes
-    incumbents and orphans anywhere; a correction of a link: the old lineages are not known)."""
+    whole ledger (`named`)."""
+    named_ = named(frame, new)
+    if named_ is None:
+        return None
+    return within_lineages(named_, state.lineage)
+
+
+def named(frame: pl.DataFrame, new: pl.DataFrame) -> pl.Series | None:
+    """The agreements a batch `new` (already in `frame`) is about or names: its subjects, the
+    successors and related agreements it links, the agreements its handovers moved, and
+    every agreement whose earlier link names one of these (a successor named before its award
+    links once it is awarded). None when the batch reaches the whole ledger: organisation
+    events (a provider merger or a commissioner's abolition changes incumbents and orphans
+    anywhere) and corrections of links (the old lineages are not known). The rows to compute
+    again are those of these agreements' lineages (`within_lineages`)."""
     local = [*_AGREEMENT_TYPES, *CORRECTION_TYPES, "HandedOver"]
     if not new["type"].is_in(local).all():
         return None
@@ -171,7 +184,7 @@ def reach(state: AgreementState, frame: pl.DataFrame, new: pl.DataFrame) -> pl.S
     plain = [t for t in _AGREEMENT_TYPES if t not in _LINK_TYPES]
     if not amended["type"].is_in([*plain, "HandedOver"]).all():
         return None
-    named = pl.concat(
+    found = pl.concat(
         [
             new.select(pl.col("subject_id").alias("id")),
             new.select(pl.col("successor_agreement_id").alias("id")),
@@ -180,8 +193,7 @@ def reach(state: AgreementState, frame: pl.DataFrame, new: pl.DataFrame) -> pl.S
             amended.select(pl.col("moved").alias("id")).explode("id"),
         ]
     )["id"].drop_nulls()
-    # earlier links to these (a successor named before its award links once it is awarded)
-    ids = named.implode()
+    ids = found.implode()
     linking = frame.filter(
         pl.col("type").is_in(_LINK_TYPES)
         & (
@@ -189,10 +201,15 @@ def reach(state: AgreementState, frame: pl.DataFrame, new: pl.DataFrame) -> pl.S
             | pl.col("related_agreements").list.eval(pl.element().is_in(ids)).list.any()
         )
     )["subject_id"]
-    named = pl.concat([named, linking.drop_nulls()])
-    lineages = state.lineage.filter(pl.col("agreement_id").is_in(named.implode()))["lineage_id"]
-    within = state.lineage.filter(pl.col("lineage_id").is_in(lineages.implode()))["agreement_id"]
-    return pl.concat([named, within]).unique()
+    return pl.concat([found, linking.drop_nulls()]).unique()
+
+
+def within_lineages(agreements: pl.Series, lineage: pl.DataFrame) -> pl.Series:
+    """`agreements` with every agreement sharing a lineage with one of them (`lineage`:
+    agreement_id -> lineage_id, as the views stood before the batch)."""
+    lineages = lineage.filter(pl.col("agreement_id").is_in(agreements.implode()))["lineage_id"]
+    within = lineage.filter(pl.col("lineage_id").is_in(lineages.implode()))["agreement_id"]
+    return pl.concat([agreements, within]).unique()
 
 
 def update_agreements(state: AgreementState, new: pl.DataFrame) -> AgreementState:

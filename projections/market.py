@@ -13,6 +13,7 @@ import polars as pl
 
 from projections.families import as_text, codes
 from projections.spend import Basis, fy_label, segment_spend
+from projections.spend import summed as sorted_sum
 from projections.standing import FrameLike, Snapshot
 
 SEGMENT = ("year", "service_category", "commissioner_id")
@@ -56,7 +57,7 @@ def basis_of(snap: Snapshot) -> Basis:
 # -- metrics -------------------------------------------------------------------------------------
 def hhi(share: pl.Expr) -> pl.Expr:
     """Herfindahl-Hirschman index: sum of squared percentage shares, 0-10,000."""
-    return ((share * 100) ** 2).sum()
+    return sorted_sum((share * 100) ** 2)
 
 
 def cr3(share: pl.Expr) -> pl.Expr:
@@ -67,12 +68,12 @@ def cr3(share: pl.Expr) -> pl.Expr:
 
 def effective_number(share: pl.Expr) -> pl.Expr:
     """exp(Shannon entropy): how many equal providers would give this spread."""
-    return (-(share * share.log()).sum()).exp()
+    return (-sorted_sum(share * share.log())).exp()
 
 
 def simpson(share: pl.Expr) -> pl.Expr:
     """Simpson diversity: the chance two pounds picked at random went to different providers."""
-    return 1 - (share**2).sum()
+    return 1 - sorted_sum(share**2)
 
 
 # -- views ---------------------------------------------------------------------------------------
@@ -91,7 +92,7 @@ def segment_levels(
         spend
         if summed
         else spend.group_by("year", "service_category", "commissioner_id", *keys).agg(
-            pl.col("spend").sum()
+            sorted_sum("spend")
         )
     )
     both = both.collect().lazy()  # read by all three levels: computed once
@@ -104,14 +105,12 @@ def segment_levels(
     columns = ["year", "service_category", "commissioner_id", *keys, "spend"]
     parts = []
     for rows, segment, absent in levels:
-        level = (
-            rows if absent is None else rows.group_by(*segment, *keys).agg(pl.col("spend").sum())
-        )
+        level = rows if absent is None else rows.group_by(*segment, *keys).agg(sorted_sum("spend"))
         if absent is not None:
             level = level.with_columns(pl.lit(None, dtypes[absent]).alias(absent))
         if shares:
             level = level.filter(pl.col("spend") > 0).with_columns(
-                (pl.col("spend") / pl.col("spend").sum().over(segment)).alias("share")
+                (pl.col("spend") / sorted_sum("spend").over(segment)).alias("share")
             )
         parts.append(level.select(*columns, *(["share"] if shares else [])))
     return pl.concat(parts)
@@ -158,7 +157,7 @@ def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
         .agg(
             pl.col("service_category", "commissioner_id").first(),
             pl.len().cast(pl.Int64).alias("providers"),
-            pl.col("spend").sum(),
+            sorted_sum("spend"),
             hhi(share).alias("hhi"),
             cr3(share).alias("cr3"),
             effective_number(share).alias("effective_number"),

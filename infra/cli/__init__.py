@@ -21,7 +21,8 @@ from domain.errors import LedgerError
 
 # the command modules register on `app` when imported, in the order `--help` lists them
 # isort: off
-from infra.cli import store, agreements, views, brief  # noqa: F401
+from infra.cli import store, agreements, views, brief, stream  # noqa: F401
+
 # isort: on
 from infra.cli.app import app
 

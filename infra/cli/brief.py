@@ -19,6 +19,7 @@ import typer
 
 from domain.errors import InvalidFieldError
 from infra.cli.app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.cli.from_views import ViewsReadOpt, brief_from_views, snapshot_from_views
 from infra.render.tables import emit_frame
 
 if TYPE_CHECKING:  # polars and the views load only when a view command runs
@@ -58,11 +59,14 @@ ReportFmtOpt = Annotated[
 OutputOpt = Annotated[Path | None, typer.Option("--output", help="write to this path")]
 
 
-def _snapshot(as_of: str | None, known_at: str | None) -> Snapshot:
+def _snapshot(as_of: str | None, known_at: str | None, views: str | None = None) -> Snapshot:
     from infra.store.frame_cache import scan_event_frame
     from projections.standing import Snapshot
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
+    found = snapshot_from_views(views, day, known)  # --views: the projector's tables
+    if found is not None:
+        return found
     return Snapshot.of(scan_event_frame(_settings.get("store")), day, known)
 
 
@@ -78,12 +82,13 @@ def continuity_cmd(
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
+    views: ViewsReadOpt = None,
 ) -> None:
     """Every agreement's lineage, incumbent and tenure, non-competitive renewals, limbo days,
     handovers survived and responsible lead (orphans flagged)."""
     from projections.continuity import continuity
 
-    snap = _snapshot(as_of, known_at)
+    snap = _snapshot(as_of, known_at, views)
     _emit(continuity(snap, snap.as_of), fmt, output, f"Continuity as of {snap.as_of}")
 
 
@@ -94,11 +99,12 @@ def pipeline_cmd(
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
+    views: ViewsReadOpt = None,
 ) -> None:
     """Agreements ending within N months with no decision recorded since their last term."""
     from projections.pipeline import pipeline
 
-    snap = _snapshot(as_of, known_at)
+    snap = _snapshot(as_of, known_at, views)
     title = f"Ending by {months} months after {snap.as_of} with no decision"
     _emit(pipeline(snap, snap.as_of, months), fmt, output, title)
 
@@ -109,11 +115,12 @@ def flags_cmd(
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
+    views: ViewsReadOpt = None,
 ) -> None:
     """Red flags across the ledger: one row per agreement and flag, with the reason."""
     from projections.audit import flags
 
-    snap = _snapshot(as_of, known_at)
+    snap = _snapshot(as_of, known_at, views)
     _emit(flags(snap, snap.as_of), fmt, output, f"Red flags as of {snap.as_of}")
 
 
@@ -144,13 +151,16 @@ def brief_cmd(
     known_at: KnownAtOpt = None,
     fmt: ReportFmtOpt = ReportFmt.markdown,
     output: OutputOpt = None,
+    views: ViewsReadOpt = None,
 ) -> None:
     """A handover brief for a lead or organisation: holdings, non-competitive renewals and why,
     limbo, settlements, lineage, corrections, last year's spend by sector and size, decisions
     due in 6 months, red flags."""
     from projections.briefing import SECTIONS, brief, to_markdown
 
-    snap = _snapshot(as_of, known_at)
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    snap = brief_from_views(views, day, known, lead=lead, commissioner=commissioner)
+    snap = snap or _snapshot(as_of, known_at)
     report = brief(snap, snap.as_of, lead=lead, commissioner=commissioner)
     _emit_report(report, SECTIONS, to_markdown, fmt, output)
 

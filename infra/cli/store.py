@@ -33,6 +33,7 @@ from infra.cli.app import (
     parse_as_of,
     parse_known_at,
 )
+from infra.cli.from_views import ViewsReadOpt, snapshot_from_views
 from infra.interop.native import count_lines, export_lines, import_events, read_events, write_export
 from infra.render.progress import bar
 from infra.render.tables import emit_rows
@@ -216,6 +217,7 @@ def export(
     validate: Annotated[
         bool, typer.Option(help="check each OCDS package against the OCDS 1.1 schema")
     ] = True,
+    views_url: ViewsReadOpt = None,
 ) -> None:
     """Write every event back in the native format, in recorded order; with --format ocds, one
     OCDS release package per agreement (JSON Lines, or one file each into a folder); with
@@ -226,7 +228,9 @@ def export(
     file = output or file
     views = fmt in (ExportFormat.xlsx, ExportFormat.csv, ExportFormat.parquet)
     if views:
-        _export_views(fmt.value, file, as_of=as_of, known_at=known_at, months=months)
+        _export_views(
+            fmt.value, file, as_of=as_of, known_at=known_at, months=months, views=views_url
+        )
         return
     if as_of is not None or known_at is not None:
         raise LedgerError(
@@ -254,7 +258,13 @@ def export(
 
 
 def _export_views(
-    fmt: str, target: Path | None, *, as_of: str | None, known_at: str | None, months: int
+    fmt: str,
+    target: Path | None,
+    *,
+    as_of: str | None,
+    known_at: str | None,
+    months: int,
+    views: str | None = None,
 ) -> None:
     """Every view to one workbook or a folder of files, with a progress bar on stderr."""
     from infra.interop.view_export import VIEWS, check_target, ledger_views, write_views
@@ -270,7 +280,7 @@ def _export_views(
     # bars on a terminal only: elsewhere a finished bar would leave blank lines on stderr
     shown = err_console.is_terminal
     with bar("loading the ledger's events", None) if shown else nullcontext():
-        frame = scan_event_frame(_settings.get("store"))
+        frame = snapshot_from_views(views, day, known) or scan_event_frame(_settings.get("store"))
     with (
         bar(f"computing and writing the views ({fmt})", len(VIEWS)) if shown else nullcontext()
     ) as advance:

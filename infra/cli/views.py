@@ -17,11 +17,13 @@ import typer
 from domain.errors import InvalidFieldError, LedgerError
 from domain.values import FinancialYear
 from infra.cli.app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.cli.from_views import ViewsReadOpt, snapshot_from_views
 from infra.render.tables import emit_frame
 from infra.store.frame_cache import scan_event_frame
 from projections import diversity
 from projections.market import CONCENTRATION_COLUMNS, MARKET_COLUMNS, concentration, in_order
 from projections.market import market as market_view
+from projections.standing import Snapshot
 
 
 class FrameFmt(StrEnum):
@@ -99,9 +101,15 @@ def _draw(chart: Path | None, draw: Callable[[pl.DataFrame], Any], rows: pl.Data
         save_chart(draw(rows), chart)
 
 
-def _frame(known: dt.datetime | None) -> pl.LazyFrame:
+def _frame(
+    known: dt.datetime | None, views: str | None = None, day: dt.date | None = None
+) -> pl.LazyFrame | Snapshot:
     """The events the market views read: as known now, the cache's corrections applied (these
-    views read only the events in force); as known at a time, the whole frame, cut there."""
+    views read only the events in force); as known at a time, the whole frame, cut there.
+    With `--views`, the projector's tables when they can answer (`infra.cli.from_views`)."""
+    found = snapshot_from_views(views, day or dt.date.today(), known)
+    if found is not None:
+        return found
     return scan_event_frame(_settings.get("store"), in_force=known is None)
 
 
@@ -115,6 +123,7 @@ def market(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    views: ViewsReadOpt = None,
 ) -> None:
     """Spend and market share per provider per segment (service category x commissioner, and
     each alone) per financial year."""
@@ -123,7 +132,7 @@ def market(
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
     rows = in_order(
-        _segment(market_view(_frame(known), day, known), category, commissioner)
+        _segment(market_view(_frame(known, views, day), day, known), category, commissioner)
     ).collect()
     _draw(chart, market_chart, rows)
     _render(rows, MARKET_COLUMNS, year=year, fmt=fmt, output=output, title=f"Market as of {day}")
@@ -139,6 +148,7 @@ def concentration_(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    views: ViewsReadOpt = None,
 ) -> None:
     """Per segment and year: providers, spend, HHI (0-10,000), CR3 (a fraction), effective
     number of providers (exp Shannon) and Simpson index."""
@@ -146,7 +156,7 @@ def concentration_(
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
-    view = _segment(concentration(_frame(known), day, known), category, commissioner)
+    view = _segment(concentration(_frame(known, views, day), day, known), category, commissioner)
     rows = in_order(view).collect()
     _draw(chart, concentration_chart, rows)
     _render(
@@ -177,6 +187,7 @@ def diversity_(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    views: ViewsReadOpt = None,
 ) -> None:
     """Diversity of the market: spend shares by provider sector and size band, entrants and
     exits, small third-sector providers at risk. The chart is the sector mix over time."""
@@ -184,7 +195,7 @@ def diversity_(
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
-    frame = _frame(known)
+    frame = _frame(known, views, day)
     if chart is not None:
         mix = _segment(diversity.mix(frame, day, known), category, commissioner)
         _draw(chart, diversity_chart, in_order(mix).collect())
