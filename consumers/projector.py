@@ -199,11 +199,17 @@ class Projector:
         return total
 
     def _caught_up(self) -> bool:
-        assigned = self.consumer.assignment()
+        """Every assigned partition read to its end (the high watermark the last fetch gave,
+        never less than the broker's offset listing)."""
+        assigned = list(self.consumer.assignment())
         if not assigned:
             return False
-        ends = self.consumer.end_offsets(list(assigned))
-        return all(self.consumer.position(tp) >= ends[tp] for tp in assigned)
+        listed = self.consumer.end_offsets(assigned)
+        for tp in assigned:
+            high = self.consumer.highwater(tp)
+            if high is None or self.consumer.position(tp) < max(listed[tp], high):
+                return False  # no fetch answered yet, or more to read
+        return True
 
     def _logged(self, done: Applied, timer: Timer, behind: int) -> None:
         self.applied += done.new

@@ -98,6 +98,8 @@ class Relay:
                 partitions=len(self.partitions),
                 position=position.notification_id,
                 generation=position.generation,
+                acks={-1: "all"}.get(self.producer.config["acks"], self.producer.config["acks"]),
+                idempotent=bool(self.producer.config["enable_idempotence"]),
             )
             self._loop(position)
         finally:

@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -339,6 +340,7 @@ class PostgresViews(ViewsDB):
                 dbname=s.dbname,
                 connect_timeout=10,
                 autocommit=True,
+                application_name=f"cledger {os.getpid()}",
             )
         except psycopg.Error as err:
             raise ViewsError(f"cannot reach the views database {s.display}: {err}") from None

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from consumers.settings import DEFAULT_TOPIC, ENV, KafkaSettings
-from infra.cli.app import _settings, app
+from infra.cli.app import Fmt, FmtOpt, _settings, app
 from infra.store.urls import configured_store
 
 BootstrapOpt = Annotated[
@@ -274,3 +274,36 @@ def project(
     )
     log = Log("projector", quiet=quiet)
     Projector(views, settings, options, log=log, stopper=Stopper().install()).run()
+
+
+@app.command()
+def lag(
+    bootstrap: BootstrapOpt,
+    topic: TopicOpt = DEFAULT_TOPIC,
+    views: Annotated[
+        str | None,
+        typer.Option(
+            "--views", envvar="CLEDGER_VIEWS", help="the projectors' views database, if any"
+        ),
+    ] = None,
+    fmt: FmtOpt = Fmt.table,
+    protocol: ProtocolOpt = "PLAINTEXT",
+    cafile: CaOpt = None,
+    certfile: CertOpt = None,
+    keyfile: KeyOpt = None,
+    keypass: KeyPassOpt = None,
+    mechanism: MechanismOpt = None,
+    username: UserOpt = None,
+    password: PassOpt = None,
+) -> None:
+    """Per partition: how far the relay is behind the store (events still to send there) and
+    each projector group behind the topic (messages still to apply)."""
+    from consumers.lag import lag as measure
+    from infra.render.tables import emit_rows
+
+    settings = kafka_settings(
+        bootstrap, topic, protocol, cafile, certfile, keyfile, keypass, mechanism, username, password
+    )
+    rows = measure(configured_store(_settings.get("store")), views, settings)
+    columns = ("part", "group", "partition", "position", "end", "behind", "note")
+    emit_rows(rows, fmt.value, title=f"Lag on {topic}", columns=columns)
