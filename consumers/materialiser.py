@@ -37,6 +37,7 @@ from projections.incremental import affected_agreements, named
 from projections.materialised import agreement_rows, spend_rows
 
 WHOLE = 0.25  # a batch reaching more than this share of the agreements recomputes them all
+IDENTITY = pl.Schema({"originator_id": pl.String, "version": pl.Int64})  # an event's identity
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Materialiser:
     ):
         self.db, self.group, self.topic, self.clock = db, group, topic, clock
         self.frame = empty_frame()
+        self.identities = pl.DataFrame(schema=IDENTITY)  # of every event in `frame`
         self.seq = 0
         self.day = ""  # the day the stored rows are of
         self._chunks = 0
@@ -84,6 +86,7 @@ class Materialiser:
         """The frame of every event in the database (a restart's state, without the topic)."""
         rows = self.db.events()
         self.frame = frame_of([orjson.loads(m) for m in rows["message"]], None)
+        self.identities = rows.select(IDENTITY.names())
         self.seq = int(rows["seq"].max() or 0) if rows.height else 0
         self.day = self.db.meta().get("as_of", "")
         return self.frame.height
@@ -96,43 +99,52 @@ class Materialiser:
         (a topic replayed from the start: `consumers.relay`)."""
         done = Applied(records=len(batch))
         with self.db.transaction() as tx:
-            frame = self._catch_up(tx, done)
-            messages, identities = self._fresh(tx, batch, done)
+            frame, known = self._catch_up(tx, done)
+            fresh = self._fresh(batch, known, done)
+            messages = [batch[i].message for i in fresh["index"]]
             new = frame_of(messages, frame)
             if new.height:
-                tx.insert("stream_events", _event_rows(messages, batch, identities, self.topic))
+                tx.insert("stream_events", _event_rows(batch, fresh["index"], self.topic))
                 frame = pl.concat([frame, new], how="vertical")
+                known = pl.concat([known, fresh.select(IDENTITY.names())])
             self._rows(tx, frame, new, done)
             self._offsets(tx, batch, rewind or {}, done)
             seq = tx.last_seq()
-        self.frame, self.seq, self.day = self._compact(frame), seq, done.as_of
+        self.frame, self.identities = self._compact(frame), known
+        self.seq, self.day = seq, done.as_of
         return done
 
-    def _catch_up(self, tx: Tx, done: Applied) -> pl.DataFrame:
+    def _catch_up(self, tx: Tx, done: Applied) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The frame and identities with what other members committed since we last looked
+        (the lock is held: nobody commits meanwhile)."""
         rows = tx.events_after(self.seq)
         if not rows.height:
-            return self.frame
+            return self.frame, self.identities
         done.others = rows.height
         others = frame_of([orjson.loads(m) for m in rows["message"]], self.frame)
-        return pl.concat([self.frame, others], how="vertical")
+        return (
+            pl.concat([self.frame, others], how="vertical"),
+            pl.concat([self.identities, rows.select(IDENTITY.names())]),
+        )
 
-    def _fresh(
-        self, tx: Tx, batch: Sequence[Consumed], done: Applied
-    ) -> tuple[list[dict[str, Any]], list[int]]:
-        """The batch's messages not yet stored, first copy of each, in order (and the index
-        in the batch of each)."""
-        seen: dict[tuple[str, int], int] = {}
-        decoded = []
-        for i, record in enumerate(batch):
-            message = record.message
-            key = (message["originator_id"], int(message["version"]))
-            if key not in seen:
-                seen[key] = i
-                decoded.append((key, i, message))
-        stored = tx.existing([k for k, _, _ in decoded])
-        fresh = [(i, m) for k, i, m in decoded if k not in stored]
-        done.new, done.duplicates = len(fresh), len(batch) - len(fresh)
-        return [m for _, m in fresh], [i for i, _ in fresh]
+    @staticmethod
+    def _fresh(batch: Sequence[Consumed], known: pl.DataFrame, done: Applied) -> pl.DataFrame:
+        """The first copy of each message whose identity is not stored yet, in batch order:
+        (index in the batch, originator id, version). The database's unique key on the
+        identity stands behind this: a duplicate that got past would fail the transaction."""
+        found = pl.DataFrame(
+            {
+                "index": range(len(batch)),
+                "originator_id": [r.message["originator_id"] for r in batch],
+                "version": [int(r.message["version"]) for r in batch],
+            },
+            schema={"index": pl.Int64, **IDENTITY},
+        )
+        fresh = found.unique(IDENTITY.names(), keep="first", maintain_order=True).join(
+            known, on=IDENTITY.names(), how="anti", maintain_order="left"
+        )
+        done.new, done.duplicates = fresh.height, len(batch) - fresh.height
+        return fresh
 
     def _rows(self, tx: Tx, frame: pl.DataFrame, new: pl.DataFrame, done: Applied) -> None:
         day = self.clock()
@@ -203,23 +215,20 @@ class Materialiser:
         return frame
 
 
-def _event_rows(
-    messages: list[dict[str, Any]], batch: Sequence[Consumed], where: list[int], topic: str
-) -> pl.DataFrame:
-    rows = [
-        {
-            "originator_id": m["originator_id"],
-            "version": int(m["version"]),
-            "notification_id": int(m["notification_id"]),
-            "event_id": m["event_id"],
-            "type": m["type"],
-            "subject": m.get("subject"),
-            "subject_id": m.get("subject_id"),
-            "topic": topic,
-            "partition": batch[i].partition,
-            "offset": batch[i].offset,
-            "message": batch[i].value.decode(),
-        }
-        for m, i in zip(messages, where, strict=True)
-    ]
-    return pl.DataFrame(rows, schema=EVENT_SCHEMA, orient="row")
+def _event_rows(batch: Sequence[Consumed], where: pl.Series, topic: str) -> pl.DataFrame:
+    """The `stream_events` rows of the batch's records at `where`."""
+    records = [batch[i] for i in where]
+    columns: dict[str, list[Any]] = {
+        "originator_id": [r.message["originator_id"] for r in records],
+        "version": [r.message["version"] for r in records],
+        "notification_id": [r.message["notification_id"] for r in records],
+        "event_id": [r.message["event_id"] for r in records],
+        "type": [r.message["type"] for r in records],
+        "subject": [r.message.get("subject") for r in records],
+        "subject_id": [r.message.get("subject_id") for r in records],
+        "topic": [topic] * len(records),
+        "partition": [r.partition for r in records],
+        "offset": [r.offset for r in records],
+        "message": [r.value.decode() for r in records],
+    }
+    return pl.DataFrame(columns, schema=EVENT_SCHEMA)

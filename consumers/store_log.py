@@ -75,7 +75,13 @@ class Position:
 
 
 def _canonical(originator_id: Any) -> str:
-    return str(originator_id if isinstance(originator_id, uuid.UUID) else uuid.UUID(originator_id))
+    """The UUID's canonical text (SQLite keeps 32 hex digits, PostgreSQL a uuid)."""
+    if isinstance(originator_id, uuid.UUID):
+        return str(originator_id)
+    h = originator_id.replace("-", "").lower()
+    if len(h) != 32:
+        return str(uuid.UUID(originator_id))
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class StoreLog:

@@ -35,7 +35,7 @@ from domain.catalogue import CATALOGUE
 from domain.errors import LedgerError
 from projections.audit import continuity_views
 from projections.families import Families, as_text
-from projections.frame import effective_by, empty_frame, events_as_of, in_force
+from projections.frame import amended, effective_by, empty_frame, events_as_of, in_force
 from projections.spend import Basis, agreement_spend, segment_spend_from
 from projections.standing import Snapshot, add_months
 
@@ -106,7 +106,8 @@ def mentions(frame: pl.DataFrame) -> pl.DataFrame:
     event of an agreement, as recorded or as corrected, or any handover moving it, names; and
     `settlement` for an agreement with a funding settlement. A superset of what a brief of a
     lead or commissioner reads about that agreement."""
-    both = pl.concat([frame.lazy(), in_force(frame.lazy())])
+    # as recorded, and the corrected events as corrected (few: not the whole frame again)
+    both = pl.concat([frame.lazy(), amended(frame.lazy()).replaced.lazy()])
     own = both.filter(pl.col("type").is_in(AGREEMENT_TYPES)).select(
         pl.col("subject_id").alias("agreement_id"),
         "type",
