@@ -87,7 +87,7 @@ class Materialiser:
         rows = self.db.events()
         self.frame = frame_of([orjson.loads(m) for m in rows["message"]], None)
         self.identities = rows.select(IDENTITY.names())
-        self.seq = int(rows["seq"].max() or 0) if rows.height else 0
+        self.seq = int(rows["seq"].max() or 0) if rows.height else 0  # type: ignore[arg-type]
         self.day = self.db.meta().get("as_of", "")
         return self.frame.height
 

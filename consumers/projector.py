@@ -117,7 +117,7 @@ class Projector:
     def _seek(self, assigned: Any) -> None:
         """Start each partition handed to this member at the offset stored with the rows."""
         stored = self._stored()
-        positions = {}
+        positions: dict[int, int | str] = {}
         for tp in assigned:
             found = stored.get(tp.partition)
             if found is None:

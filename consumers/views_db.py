@@ -222,7 +222,7 @@ class ViewsDB:
 
     def events(self, where: str = "", params: Sequence[Any] = ()) -> pl.DataFrame:
         """Rows of `stream_events` (with `seq`), in commit order."""
-        schema = pl.Schema({"seq": pl.Int64, **EVENT_SCHEMA})
+        schema = pl.Schema([("seq", pl.Int64()), *EVENT_SCHEMA.items()])
         cols = ", ".join(_q(c) for c in schema)
         return self.frame(f"SELECT {cols} FROM stream_events {where} ORDER BY seq", schema, params)
 

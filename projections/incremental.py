@@ -73,9 +73,11 @@ def rebuild(frame: pl.DataFrame, as_of: dt.date) -> MarketState:
 def affected_agreements(frame: pl.DataFrame, new: pl.DataFrame) -> pl.Series:
     """Agreements whose spend a batch may change: those its events are about (a correction's
     subject is the subject of the event it names)."""
-    agreements = frame.filter(pl.col("type").is_in(list(AWARD_TYPES)))["subject_id"]
     subjects = new["subject_id"].drop_nulls().unique()
-    return subjects.filter(subjects.is_in(agreements.implode()))
+    awarded = frame.filter(
+        pl.col("subject_id").is_in(subjects.implode()) & pl.col("type").is_in(list(AWARD_TYPES))
+    )["subject_id"]
+    return subjects.filter(subjects.is_in(awarded.implode()))
 
 
 def update(state: MarketState, new: pl.DataFrame) -> MarketState:

@@ -78,11 +78,19 @@ def agreement_rows(
     frame: pl.DataFrame, as_of: dt.date, agreements: pl.Series | None = None
 ) -> dict[str, pl.DataFrame]:
     """`continuity`, `pipeline` (no horizon), `flags` and `mentions` of `agreements` (all when
-    None), computed from their events and every event not about an agreement. `agreements`
-    must be closed under lineage (`projections.incremental.reach`)."""
+    None), computed from their events, the handovers that moved them and every other event not
+    about an agreement. `agreements` must be closed under lineage
+    (`projections.incremental.reach`)."""
     part = frame
     if agreements is not None:
-        part = frame.filter(_about(agreements) | ~pl.col("type").is_in(AGREEMENT_TYPES))
+        # an agreement's rows read only the handovers that moved it (its lead, the handovers
+        # it survived, their rationales): the others, with their long lists, are left out
+        ids = agreements.cast(pl.String).implode()
+        moved_one = pl.col("moved").list.eval(pl.element().is_in(ids)).list.any()
+        others = ~pl.col("type").is_in(AGREEMENT_TYPES) & (
+            (pl.col("type") != "HandedOver") | moved_one
+        )
+        part = frame.filter(_about(agreements) | others)
     views = continuity_views(Snapshot.of(part, as_of), as_of, None, open_ended(as_of))
     rows = {name: _numbered(views[name].collect()) for name in ORDERS}
     rows["mentions"] = mentions(part)
@@ -215,17 +223,17 @@ class Materialised(Snapshot):
         return rows.sort([*ORDERS[name], SEQ]).drop(SEQ)
 
     @property
-    def events(self) -> Families:  # type: ignore[override]
+    def events(self) -> Families:
         raise NotMaterialisedError("the events in force")
 
     @property
-    def terms(self) -> pl.DataFrame:  # type: ignore[override]
+    def terms(self) -> pl.DataFrame:
         raise NotMaterialisedError("the terms")
 
     @property
-    def members(self) -> pl.DataFrame:  # type: ignore[override]
+    def members(self) -> pl.DataFrame:
         raise NotMaterialisedError("the provider memberships")
 
     @property
-    def agreements(self) -> pl.DataFrame:  # type: ignore[override]
+    def agreements(self) -> pl.DataFrame:
         raise NotMaterialisedError("the agreements")

@@ -302,7 +302,16 @@ def lag(
     from infra.render.tables import emit_rows
 
     settings = kafka_settings(
-        bootstrap, topic, protocol, cafile, certfile, keyfile, keypass, mechanism, username, password
+        bootstrap,
+        topic,
+        protocol,
+        cafile,
+        certfile,
+        keyfile,
+        keypass,
+        mechanism,
+        username,
+        password,
     )
     rows = measure(configured_store(_settings.get("store")), views, settings)
     columns = ("part", "group", "partition", "position", "end", "behind", "note")
