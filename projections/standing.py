@@ -17,8 +17,9 @@ from typing import TypeVar
 
 import polars as pl
 
-from domain.register import GRACE_DAYS, OPEN_STATUSES
-from domain.register import LINKING_CHANGES as LINKING_CHANGES  # the views name it from here
+from domain.register import GRACE_DAYS as GRACE_DAYS  # re-exported: the views name it from here
+from domain.register import LINKING_CHANGES as LINKING_CHANGES  # likewise
+from domain.register import OPEN_STATUSES
 from projections.families import (
     Events,
     Families,
