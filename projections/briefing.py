@@ -49,11 +49,12 @@ from projections.frame import (
     settlements,
 )
 from projections.lineage import ancestry, links
-from projections.market import basis_of
+from projections.market import basis_of, rounded
 from projections.pipeline import pipeline
 from projections.report import to_markdown as markdown_document
 from projections.spend import agreement_spend
 from projections.standing import GRACE_DAYS, FrameLike, Snapshot, joined
+from projections.sums import exact_sum
 
 DUE_MONTHS = 6
 SECTIONS: dict[str, str] = {
@@ -149,10 +150,9 @@ def brief(
 
 
 def pounds_total(amounts: pl.Series) -> float:
-    """A sum of money the same in every run: each amount in whole pence, summed as integers
-    (a float sum's last digits follow the order of the additions)."""
-    pence = (amounts.drop_nulls() * 100).round(0).cast(pl.Int64).sum()
-    return int(pence) / 100
+    """A sum of money the same in every run, to the penny (`projections.spend.exact_sum`)."""
+    total = amounts.to_frame("amount").select(exact_sum(pl.col("amount")).round(2)).item()
+    return float(total or 0.0)
 
 
 def _lapsed(snap: Snapshot, answers_for: pl.DataFrame) -> pl.DataFrame:
@@ -430,15 +430,15 @@ def _spend(snap: Snapshot, held: pl.DataFrame, commissioner: str | None, year: i
     else:
         spend = spend.filter(pl.col("agreement_id").is_in(held["agreement_id"].implode()))
     rows = as_text(classed(spend, snap.events, snap.as_of)).collect()
-    total = rows["spend"].sum()
+    total = rows.select(exact_sum(pl.col("spend"))).item()
     label = fy_text(year)
     parts = [
         rows.group_by(key)
-        .agg(pl.col("spend").sum())
+        .agg(exact_sum(pl.col("spend")))
         .with_columns(pl.lit(None, pl.String).alias(other))
         for key, other in (("sector", "size_band"), ("size_band", "sector"))
     ]
-    return (
+    return rounded(
         pl.concat([p.select("sector", "size_band", "spend") for p in parts])
         .with_columns(
             pl.lit(label).alias("financial_year"),
@@ -446,7 +446,8 @@ def _spend(snap: Snapshot, held: pl.DataFrame, commissioner: str | None, year: i
         )
         .select("financial_year", "sector", "size_band", "spend", "share")
         .sort("sector", "size_band", nulls_last=True)
-    )
+        .lazy()
+    ).collect()
 
 
 def to_markdown(report: dict[str, Any]) -> str:
