@@ -167,7 +167,7 @@ def _lapsed(snap: Snapshot, answers_for: pl.DataFrame) -> pl.DataFrame:
         "service_category",
         joined("provider_ids").alias("providers"),
         joined("provider_names"),
-        pl.col("annual_value").alias("last_annual_value"),
+        "annual_value",  # the last in force: shown, never added to what is held
         "start",
         "end",
         (pl.lit(snap.as_of) - pl.col("end")).dt.total_days().alias("days_past_end"),
