@@ -35,6 +35,7 @@ from projections.families import (
     variations,
 )
 from projections.parties import AFTER_ALL, ORDER, A, commissioner_eras, eras, provider_eras
+from projections.sums import exact_sum
 
 
 def financial_year(day: pl.Expr) -> pl.Expr:
@@ -234,33 +235,25 @@ def attributed(events: Events | Basis) -> pl.LazyFrame:
     )
 
 
-def summed(column: str | pl.Expr) -> pl.Expr:
-    """A float column summed in a fixed order (its values ascending): floating-point addition
-    depends on order, and a group's rows arrive in whatever order hashing and threads give, so
-    a plain sum differs in the last bits from run to run. Sorted first, the same values give
-    the same sum however they arrive. (A running sum's last value: a plain sum after a sort
-    may be evaluated without the sort, since in exact arithmetic order does not matter.)"""
-    values = pl.col(column) if isinstance(column, str) else column
-    return values.sort().cum_sum().last()
-
-
 def agreement_spend(events: Events | Basis) -> pl.LazyFrame:
     """Spend per agreement, financial year, commissioner and provider."""
     keys = (A, "service_category", "year", "commissioner_id", "provider_id")
-    return attributed(events).group_by(keys).agg(summed("spend"))
+    return attributed(events).group_by(keys).agg(exact_sum(pl.col("spend")))
 
 
 def segment_spend(events: Events | Basis) -> pl.LazyFrame:
     """Spend per financial year, service category, commissioner and provider."""
-    return segment_spend_from(agreement_spend(events))
+    keys = ("year", "service_category", "commissioner_id", "provider_id")
+    return attributed(events).group_by(keys).agg(exact_sum(pl.col("spend")))
 
 
 def segment_spend_from(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """Segment spend from the rows of `agreement_spend`: summed from the agreements' own sums
-    (each a function of the agreement's events alone), in a fixed order, so the streaming
-    projector's per-agreement tables give the rebuild's figures to the last bit."""
+    """`segment_spend` from the rows of `agreement_spend` (the streaming projector keeps those,
+    per agreement). The same figures to the last bit: each agreement's sum is a whole number of
+    millionths of a pound (`exact_sum`), so summing them adds the same whole numbers the
+    segment's pieces add."""
     keys = ("year", "service_category", "commissioner_id", "provider_id")
-    return rows.group_by(keys).agg(summed("spend"))
+    return rows.group_by(keys).agg(exact_sum(pl.col("spend")))
 
 
 def _overlap(frame: pl.LazyFrame, a: tuple[str, str], b: tuple[str, str]) -> pl.LazyFrame:
