@@ -246,7 +246,13 @@ class ViewsDB:
         )
         where, params = ("WHERE grp = " + self.mark, (group,)) if group else ("", ())
         cols = ", ".join(_q(c) for c in schema)
-        return self.frame(f"SELECT {cols} FROM stream_offsets {where}", schema, params)
+        try:
+            return self.frame(f"SELECT {cols} FROM stream_offsets {where}", schema, params)
+        except Exception:  # noqa: BLE001 - no table yet: no projector has started here
+            self.rollback()
+            if self.meta():
+                raise
+            return pl.DataFrame(schema=schema)
 
 
 class Tx:
