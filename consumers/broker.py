@@ -27,6 +27,14 @@ def _explain(settings: KafkaSettings, err: Exception) -> StreamError:
     )
 
 
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives a key (the Java client's murmur2, as
+    kafka-python reproduces it), so other producers keying by agreement id agree with ours."""
+    from kafka.partitioner.default import murmur2
+
+    return int((murmur2(key) & 0x7FFFFFFF) % partitions)
+
+
 def admin(settings: KafkaSettings) -> Any:
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError

@@ -21,13 +21,6 @@ from consumers.store_log import StoreLog
 UNPUBLISHED_SCAN = 200_000  # beyond this many unpublished events, only the total is given
 
 
-def _partitioner(count: int) -> Any:
-    from kafka.partitioner.default import DefaultPartitioner
-
-    partitions = list(range(count))
-    return lambda key: DefaultPartitioner()(key, partitions, partitions)
-
-
 def relay_lag(store: str, settings: KafkaSettings, partitions: int) -> list[dict[str, Any]]:
     """One row per partition: events the relay has still to send there."""
     log = StoreLog(store)
@@ -39,7 +32,6 @@ def relay_lag(store: str, settings: KafkaSettings, partitions: int) -> list[dict
         per = dict.fromkeys(range(partitions), 0)
         counted = total <= UNPUBLISHED_SCAN and partitions > 0
         if counted:
-            pick = _partitioner(partitions)
             rows = log.page(after, UNPUBLISHED_SCAN)
             for row in rows:
                 kind, type_ = log.topics[row.topic]
@@ -47,7 +39,7 @@ def relay_lag(store: str, settings: KafkaSettings, partitions: int) -> list[dict
                 subject = data.get("agreement_id") if kind == "agreement" else None
                 if kind == "agreement":
                     key = subject or log.subjects_of([row.originator_id]).get(row.originator_id)
-                    per[pick((key or row.originator_id).encode())] += 1
+                    per[broker.partition_for((key or row.originator_id).encode(), partitions)] += 1
                 else:
                     for p in per:
                         per[p] += 1

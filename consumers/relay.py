@@ -64,6 +64,7 @@ class Relay:
         self.log = log or Log("relay")
         self.stopper = stopper or Stopper()
         self.published = 0
+        self._partitions: dict[bytes, int] = {}
 
     def run(self) -> int:
         try:
@@ -161,7 +162,10 @@ class Relay:
         futures = []
         for m in messages:
             if m.agreement:
-                futures.append(self.producer.send(topic, key=m.key, value=m.value))
+                partition = self._partition(m.key)
+                futures.append(
+                    self.producer.send(topic, key=m.key, value=m.value, partition=partition)
+                )
             else:
                 futures.extend(
                     self.producer.send(topic, key=m.key, value=m.value, partition=p)
@@ -179,6 +183,17 @@ class Relay:
                 "position was not moved, so a restart sends the batch again"
             ) from None
         return offsets
+
+    def _partition(self, key: bytes) -> int:
+        """The partition Kafka's default partitioner gives `key` (murmur2 of the key, modulo
+        the partitions), remembered per agreement: kafka-python computes it in pure Python."""
+        found = self._partitions.get(key)
+        if found is None:
+            if len(self._partitions) > 1_000_000:
+                self._partitions.clear()
+            found = self.partitions[broker.partition_for(key, len(self.partitions))]
+            self._partitions[key] = found
+        return found
 
     def _advance(self, position: Position, last_id: int, acked: dict[int, list[int]]) -> Position:
         """The position after a batch; a replay from the start when an offset went back (the

@@ -7,9 +7,10 @@ reader (`StoreLog.page`, what `cledger relay` reads with) tails the log as the r
 read takes what is after the last id it passed. A late commit of a lower id is exactly what
 would make such a reader skip it.
 
-With the recorder's table lock (the library's, kept by `infra.store.recorders`), the reader
-never sees an id below one it has passed, and reads every event. Without the lock (the second
-test takes it out of the writers), the same run shows lower ids committed late: the check can
+With the recorders' table lock (the library's, kept by `infra.store.recorders` and by the bulk
+import), the reader never sees an id below one it has passed, and reads every event. Without the
+lock (the second test's writers insert rows into the same table the same way, in transactions
+of the same size, but take no lock), the same run shows lower ids committed late: the check can
 fail, and does when the lock is gone. About 20 s.
 """
 
