@@ -152,6 +152,10 @@ def test_relay_resumes_from_its_stored_position(
         "tester",
     )
     assert record.returncode == 0, record.stderr
+    lag = cledger("--store", store, "lag", "--bootstrap", broker.bootstrap, "--format", "json")
+    assert lag.returncode == 0, lag.stderr
+    relay_rows = [r for r in orjson.loads(lag.stdout) if r["part"] == "relay"]
+    assert len(relay_rows) == 4 and sorted(r["behind"] for r in relay_rows) == [0, 0, 0, 1]
     third = relay_drained(store, broker.bootstrap)
     assert sum(int(str(x["events"])) for x in third if x["event"] == "batch") == 1
     messages = topic_identities(broker.bootstrap)
