@@ -128,14 +128,16 @@ class Projector:
                 positions[tp.partition] = found[1]
         self.log.line("assigned", partitions=positions)
 
-    def _stored(self) -> dict[int, tuple[int, int]]:
-        """The offsets stored with the rows, read on a connection of its own: kafka-python calls
-        the rebalance listener from its coordinator's thread."""
-        db = ViewsDB.open(self.views_url)
+    def _stored(self, db: ViewsDB | None = None) -> dict[int, tuple[int, int]]:
+        """The offsets stored with the rows; from the rebalance listener, on a connection of
+        its own (kafka-python calls it from its coordinator's thread)."""
+        own = db is None
+        db = db or ViewsDB.open(self.views_url)
         try:
             rows = db.offsets(self.options.group).filter(topic=self.settings.topic)
         finally:
-            db.close()
+            if own:
+                db.close()
         return {
             r["partition"]: (r["generation"], r["next_offset"]) for r in rows.iter_rows(named=True)
         }
@@ -173,7 +175,7 @@ class Projector:
     def _batch(self, polled: dict[Any, list[Any]]) -> tuple[list[Consumed], dict[int, Any]]:
         """The records to apply, in order per partition, and the partitions to read again from
         their beginning because a newer generation of the topic appeared in them."""
-        stored = self._stored()
+        stored = self._stored(self.db)
         batch: list[Consumed] = []
         rewind: dict[int, tuple[int, int]] = {}
         for tp, records in polled.items():
