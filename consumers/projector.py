@@ -16,6 +16,7 @@ the log into a topic that was lost and recreated) is read again from its beginni
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ DEFAULT_GROUP = "cledger-views"
 @dataclass(frozen=True)
 class ProjectorOptions:
     group: str = DEFAULT_GROUP
-    max_records: int = 20_000  # per poll: a batch
+    max_records: int = 50_000  # at most, per batch
     poll_ms: int = 500
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
@@ -150,9 +151,7 @@ class Projector:
         with contextlib.ExitStack() as bars:
             bar: CatchUp | None = None
             while not self.stopper.stopped:
-                polled = self.consumer.poll(
-                    timeout_ms=self.options.poll_ms, max_records=self.options.max_records
-                )
+                polled = self._poll()
                 records = sum(len(part) for part in polled.values())
                 behind = self._behind()
                 if bar is None and behind > 2 * self.options.max_records:
@@ -171,6 +170,26 @@ class Projector:
                     bar = None
                 if self.options.drain and not records and self._caught_up():
                     break
+
+    def _poll(self) -> dict[Any, list[Any]]:
+        """Records to apply as one batch: what one poll brings, topped up while more is already
+        waiting on the broker (catching up), up to `max_records` or for half a second. Each
+        batch has a cost of its own whatever its size, so a projector behind takes big ones."""
+        polled: dict[Any, list[Any]] = self.consumer.poll(
+            timeout_ms=self.options.poll_ms, max_records=self.options.max_records
+        )
+        count = sum(len(part) for part in polled.values())
+        deadline = time.monotonic() + 0.5
+        while count and count < self.options.max_records and time.monotonic() < deadline:
+            if self._behind() == 0:
+                break
+            more = self.consumer.poll(timeout_ms=50, max_records=self.options.max_records - count)
+            if not more:
+                break
+            for tp, part in more.items():
+                polled.setdefault(tp, []).extend(part)
+                count += len(part)
+        return polled
 
     def _batch(self, polled: dict[Any, list[Any]]) -> tuple[list[Consumed], dict[int, Any]]:
         """The records to apply, in order per partition, and the partitions to read again from

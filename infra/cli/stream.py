@@ -205,10 +205,10 @@ def project(
         typer.Option(
             "--max-records",
             envvar="CLEDGER_PROJECTOR_MAX_RECORDS",
-            help="messages applied per batch (one transaction)",
+            help="messages applied per batch at most (one transaction)",
             min=1,
         ),
-    ] = 20_000,
+    ] = 50_000,
     session_timeout_ms: Annotated[
         int,
         typer.Option(
