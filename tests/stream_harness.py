@@ -395,7 +395,7 @@ def write_batches(store: str, prefix: str, agreements: int, per_batch: int, lock
     `lock`, rows go straight into the events table as the library writes them but without its
     table lock: what the lock prevents then happens (the reader's check must see it)."""
     if not lock:
-        _write_unlocked(store, 1 + agreements, per_batch)
+        _write_unlocked(store, per_batch)
         return
     from domain.catalogue import parse_event
     from infra.bootstrap import open_ledger
@@ -409,14 +409,17 @@ def write_batches(store: str, prefix: str, agreements: int, per_batch: int, lock
     ledger.close()
 
 
-def _write_unlocked(store: str, batches: int, per_batch: int) -> None:
+def _write_unlocked(store: str, per_batch: int, seconds: float = 8.0) -> None:
+    """Small transactions for `seconds` (so that two such writers certainly overlap)."""
     import uuid
 
     import psycopg
 
     topic = "domain.agreements:Agreement.Varied"  # a native topic: the reader takes it
+    until = time.monotonic() + seconds
     with psycopg.connect(store) as conn:
-        for _ in range(batches):
+        while time.monotonic() < until:
+            time.sleep(0.01)
             with conn.transaction():
                 oid = uuid.uuid4()
                 conn.cursor().executemany(
