@@ -53,7 +53,7 @@ class SubjectsLookup(Protocol):
     def __call__(self, aggregate_ids: list[UUID]) -> set[UUID]: ...
 
 
-def _named_subjects(event: LedgerEvent) -> Iterable[tuple[str, str]]:
+def named_subjects(event: LedgerEvent) -> Iterable[tuple[str, str]]:
     """Every subject an event is about or refers to, as (kind, ref)."""
     d = event.data
     for kind, key in (
@@ -63,6 +63,9 @@ def _named_subjects(event: LedgerEvent) -> Iterable[tuple[str, str]]:
         ("lead", "from_lead"),
         ("lead", "to_lead"),
         ("lead", "responsible_lead"),
+        ("lead", "portfolio_of"),
+        ("commissioner", "from_commissioner"),
+        ("commissioner", "to_commissioner"),
         ("agreement", "successor_agreement_id"),
         ("provider", "into"),
         ("commissioner", "into"),
@@ -133,7 +136,7 @@ class UnitOfWork:
         self.looked_up.update(wanted)
         if self._existing is not None:
             # which subjects the batch names are stored: the others need no read at all
-            refs = {subject_uuid(kind, ref) for e in events for kind, ref in _named_subjects(e)}
+            refs = {subject_uuid(kind, ref) for e in events for kind, ref in named_subjects(e)}
             refs.difference_update(self.subjects)
             stored = self._existing(list(refs))
             for key in refs - stored:

@@ -1,0 +1,60 @@
+"""The library's stored form of the ledger's events, built directly (for bulk imports).
+
+The eventsourcing library stores an aggregate event as (originator id, version, topic, state),
+where the state is the event's attributes, less its id and version, in the order the event was
+built, as compact JSON with the timestamp wrapped as `{"_type_": "datetime_iso", ...}`. A bulk
+import builds that row without building the event object: the same bytes (proved by
+tests/test_bulk_identity.py against the library's own mapper), at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from eventsourcing.utils import get_topic
+
+from domain.agreements import Agreement
+from domain.catalogue import CATALOGUE
+from domain.organisations import Commissioner, Provider
+from domain.portfolios import Portfolio
+from domain.subjects import LedgerSubject
+
+Row = tuple[str, int, str, bytes]  # originator id (hex), version, topic, state
+IndexRow = tuple[str, str, str, str]  # event id, originator id (hex), type, digest
+
+_CLASSES: dict[str, type[LedgerSubject]] = {
+    "agreement": Agreement,
+    "provider": Provider,
+    "commissioner": Commissioner,
+    "lead": Portfolio,
+}
+# the topic of each (subject, event type) the ledger stores, and of each subject class
+TOPICS: dict[tuple[str, str], str] = {
+    (kind, name): get_topic(getattr(cls, name))
+    for kind, cls in _CLASSES.items()
+    for name in [*CATALOGUE, "Opened", "Assigned", "Received", "ReceiptRescinded"]
+    if isinstance(getattr(cls, name, None), type)
+}
+CLASS_TOPICS: dict[str, str] = {kind: get_topic(cls) for kind, cls in _CLASSES.items()}
+
+_HEAD = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
+
+
+def encode_state(timestamp_iso: str, body: dict[str, Any]) -> bytes:
+    """What the library's JSON transcoder writes for an event whose attributes are
+    `timestamp` followed by `body` (never empty): orjson writes the same bytes as the standard
+    encoder the library uses (compact separators, no ASCII escaping, the same float repr)."""
+    return _HEAD + timestamp_iso.encode() + b'"},' + orjson.dumps(body)[1:]
+
+
+def native_body(event: Any, *, created: str | None = None) -> dict[str, Any]:
+    """The attributes of a native event's stored state, after its timestamp."""
+    body: dict[str, Any] = {"originator_topic": created} if created else {}
+    body["event_id"] = event.event_id
+    body["effective_on"] = event.effective_on
+    body["recorded_by"] = event.recorded_by
+    body["rationale"] = event.rationale
+    body["source"] = event.source
+    body["data"] = event.data
+    return body
