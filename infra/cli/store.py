@@ -33,12 +33,12 @@ from infra.cli.app import (
     parse_as_of,
     parse_known_at,
 )
-from infra.interop.native import count_lines, export_lines, import_events, read_events, write_export
-from infra.render.progress import bar
+from infra.interop.native import export_lines, import_file, write_export
+from infra.render.progress import bar, import_bar
 from infra.render.tables import emit_rows
 from infra.store.urls import configured_store, parse_store_url
 
-PROGRESS_THRESHOLD = 2_000
+PROGRESS_THRESHOLD_BYTES = 1_000_000  # about 3,000 events: below that an import is instant
 err_console = Console(stderr=True, soft_wrap=True)
 
 
@@ -123,15 +123,12 @@ def import_(
         raise LedgerError("a native import takes one file; expected one FILE")
     file = files[0]
     ledger = _ledger()
-    total = count_lines(file) if file.exists() else 0
-    if total >= PROGRESS_THRESHOLD:
-        with bar("reading", total) as advance:
-            lines = read_events(file, progress=advance)
-        with bar("checking rules and storing", len(lines)) as advance:
-            report_ = import_events(ledger, file, lines, progress=advance)
+    size = file.stat().st_size if file.is_file() else 0
+    if size >= PROGRESS_THRESHOLD_BYTES and err_console.is_terminal:
+        with import_bar(size) as progress:
+            report_ = import_file(ledger, file, progress=progress)
     else:
-        lines = read_events(file)
-        report_ = import_events(ledger, file, lines)
+        report_ = import_file(ledger, file)
     typer.echo(
         f"imported {report_.recorded} events from {file} "
         f"({report_.already_present} already in the ledger)"
