@@ -47,7 +47,7 @@ from domain.organisations import step as organisation_step
 from domain.portfolios import Movement, Portfolio, PortfolioBook
 from domain.recording import IndexedEvent, RecordReport, UnitOfWork, named_subjects
 from domain.stored import CLASS_TOPICS, TOPICS, IndexRow, Row, encode_state, native_body
-from domain.subjects import LedgerSubject, subject_uuid
+from domain.subjects import LedgerSubject, subject_hex
 
 Known = tuple[str, str, str]  # originator id (hex), type, digest
 
@@ -140,7 +140,7 @@ class BulkUnitOfWork:
         for e in events:
             for kind, ref in named_subjects(e):
                 if not self._held(kind, ref):
-                    refs.add(subject_uuid(kind, ref).hex)
+                    refs.add(subject_hex(kind, ref))
         refs.difference_update(self.checked)
         if refs:
             self.checked.update(refs)
@@ -245,7 +245,7 @@ class BulkUnitOfWork:
         state = self.agreements.get(ref)
         if event.type in AWARD_TYPES:  # a new agreement: an existing one went per event
             check_term(data)
-            state = AgreementState(subject_uuid("agreement", ref).hex, event)
+            state = AgreementState(subject_hex("agreement", ref), event)
             self.agreements[ref] = state
             body = native_body(event, created=CLASS_TOPICS["agreement"])
             self._emit(state.oid, 1, TOPICS["agreement", event.type], body)
@@ -284,7 +284,7 @@ class BulkUnitOfWork:
         entry = entries.get(ref)
         if event.type in ("CommissionerEstablished", "ProviderRegistered"):
             state = organisation_step(OrganisationState(kind, ref), event)
-            entry = OrganisationEntry(subject_uuid(kind, ref).hex, 1, event.effective_on, state)
+            entry = OrganisationEntry(subject_hex(kind, ref), 1, event.effective_on, state)
             entries[ref] = entry
             body = native_body(event, created=CLASS_TOPICS[kind])
             self._emit(entry.oid, 1, TOPICS[kind, event.type], body)
@@ -311,20 +311,16 @@ class BulkUnitOfWork:
             "on": award.effective_on,
             "award_event_id": award.event_id,
         }
-        self._emit(self._lead_oid(lead), book.version, TOPICS["lead", "Assigned"], body)
+        self._emit(book.oid, book.version, TOPICS["lead", "Assigned"], body)
 
     def _book(self, lead: str) -> PortfolioBook:
         """The lead's portfolio, opened (a stored `Opened` event) when it has none."""
         book = self.books.get(lead)
         if book is None:
-            book = self.books[lead] = PortfolioBook(lead, 1)
+            book = self.books[lead] = PortfolioBook(lead, 1, oid=subject_hex("lead", lead))
             body = {"originator_topic": CLASS_TOPICS["lead"], "lead": lead}
-            self._emit(self._lead_oid(lead), 1, TOPICS["lead", "Opened"], body)
+            self._emit(book.oid, 1, TOPICS["lead", "Opened"], body)
         return book
-
-    @staticmethod
-    def _lead_oid(lead: str) -> str:
-        return subject_uuid("lead", lead).hex
 
     # -- references (as `UnitOfWork._check_references`) ------------------------------------------
     def _active(
@@ -425,14 +421,13 @@ class BulkUnitOfWork:
         body = native_body(event)
         body["moved"] = moved
         body["adopted"] = adopted
-        oid = self._lead_oid(from_lead)
-        self._emit(oid, source.version, TOPICS["lead", "HandedOver"], body)
+        self._emit(source.oid, source.version, TOPICS["lead", "HandedOver"], body)
         target = self._book(to_lead)
         target.version += 1
         target.moves.append(Movement(day, target.version, 1, tuple(moved), event.event_id))
         body = {"agreements": moved, "on": day, "handover_event_id": event.event_id}
-        self._emit(self._lead_oid(to_lead), target.version, TOPICS["lead", "Received"], body)
-        return oid
+        self._emit(target.oid, target.version, TOPICS["lead", "Received"], body)
+        return source.oid
 
     # -- the per-event path ----------------------------------------------------------------------
     def _record_per_event(self, event: LedgerEvent) -> str:
@@ -508,7 +503,7 @@ class BulkUnitOfWork:
             for ref, entry in entries.items():
                 if entry.oid == oid:
                     return f"{kind} '{ref}'"
-        for lead in self.books:
-            if self._lead_oid(lead) == oid:
+        for lead, book in self.books.items():
+            if book.oid == oid:
                 return f"portfolio of '{lead}'"
         return oid

@@ -79,6 +79,7 @@ class PortfolioBook:
     lead: str
     version: int = 0
     moves: list[Movement] = field(default_factory=list)
+    oid: str = ""  # the portfolio's aggregate id (hex)
     rescinded: set[str] = field(default_factory=set)  # receipts and handovers rescinded
 
     def movements(self, extra: Movement | None = None) -> list[Movement]:
@@ -99,7 +100,7 @@ class PortfolioBook:
     @classmethod
     def of(cls, portfolio: Portfolio) -> PortfolioBook:
         """The book of a portfolio loaded from the store."""
-        book = cls(portfolio.lead, portfolio.version, list(portfolio.incoming))
+        book = cls(portfolio.lead, portfolio.version, list(portfolio.incoming), portfolio.id.hex)
         book.rescinded.update(portfolio.rescinded_receipts)
         for fact in portfolio.facts:
             event = fact.event

@@ -190,6 +190,23 @@ def import_events(
             raise
 
 
+def import_file_per_event(ledger: Ledger, path: Path) -> RecordReport:
+    """`import_file` on aggregates, event by event (the reference the bulk path is held to):
+    the same lines read in the same order, the first bad one refusing the file."""
+    name = str(path)
+    with path.open("rb") as handle, paused_gc():
+        uow = ledger.begin()
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            event = parse_line(name, number, raw)
+            try:
+                uow.add(event)
+            except LedgerError as err:
+                raise ImportRefused(name, number, str(err), event.event_id) from None
+        return ledger.commit(uow)
+
+
 def import_events_per_event(ledger: Ledger, path: Path, lines: list[ParsedLine]) -> RecordReport:
     """The reference the bulk path is held to: aggregates, event by event, one save."""
     with paused_gc():
