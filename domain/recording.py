@@ -325,6 +325,11 @@ class UnitOfWork:
         d = event.data
         target_field = "corrects" if event.type == "Corrected" else "rescinds"
         target_id = d[target_field]
+        if target_id not in self.looked_up and target_id not in self.known_ids:
+            # not prefetched (an event added on its own): look the target up as add() looks up
+            # the event itself
+            self.known_ids.update(self._lookup([target_id]))
+            self.looked_up.add(target_id)
         indexed = self.known_ids.get(target_id)
         if indexed is None:
             raise UnknownReferenceError(target_field, "event", target_id)
