@@ -9,6 +9,8 @@ tests/test_bulk_identity.py against the library's own mapper), at a fraction of 
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import orjson
@@ -39,13 +41,22 @@ TOPICS: dict[tuple[str, str], str] = {
 CLASS_TOPICS: dict[str, str] = {kind: get_topic(cls) for kind, cls in _CLASSES.items()}
 
 _HEAD = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
+# a number with a fraction or an exponent, as orjson writes it (compact: right after : , or [);
+# text may match too, which only costs the slower encoder
+_MAYBE_FLOAT = re.compile(rb"[:,\[]-?\d+[.eE]")
+_STANDARD = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def encode_state(timestamp_iso: str, body: dict[str, Any]) -> bytes:
     """What the library's JSON transcoder writes for an event whose attributes are
-    `timestamp` followed by `body` (never empty): orjson writes the same bytes as the standard
-    encoder the library uses (compact separators, no ASCII escaping, the same float repr)."""
-    return _HEAD + timestamp_iso.encode() + b'"},' + orjson.dumps(body)[1:]
+    `timestamp` followed by `body` (never empty). orjson writes the same bytes as the standard
+    encoder the library uses (compact separators, no ASCII escaping) for text, integers, booleans
+    and nulls, but not every float the same way (1e-07 against 1e-7): a body that may hold a
+    float (only unknown extra fields can) is written by the standard encoder itself."""
+    out = orjson.dumps(body)
+    if _MAYBE_FLOAT.search(out):
+        out = _STANDARD.encode(body).encode()
+    return _HEAD + timestamp_iso.encode() + b'"},' + out[1:]
 
 
 def native_body(event: Any, *, created: str | None = None) -> dict[str, Any]:
