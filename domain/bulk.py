@@ -50,6 +50,11 @@ from domain.stored import CLASS_TOPICS, TOPICS, IndexRow, Row, encode_state, nat
 from domain.subjects import LedgerSubject, subject_hex
 
 Known = tuple[str, str, str]  # originator id (hex), type, digest
+Where = str | tuple[str, int, str]  # a field's name, or (list, index, key) named on error
+
+
+def _field(where: Where) -> str:
+    return where if isinstance(where, str) else f"{where[0]}[{where[1]}].{where[2]}"
 
 
 class StoreConflict(LedgerError):
@@ -114,7 +119,7 @@ class BulkUnitOfWork:
         self.pending: dict[str, list[Row]] = {}
         self.known: dict[str, Known] = {}
         self.looked_up: set[str] = set()
-        self.checked: set[str] = set()  # subjects looked for in the store this slice
+        self.checked: set[tuple[str, str]] = set()  # subjects looked for in the store
         self._now: dt.datetime | None = None
         self._iso = ""
 
@@ -136,15 +141,15 @@ class BulkUnitOfWork:
             self._load_preexisting(events)
 
     def _load_preexisting(self, events: list[LedgerEvent]) -> None:
-        refs: set[str] = set()
+        refs: set[tuple[str, str]] = set()
         for e in events:
-            for kind, ref in named_subjects(e):
-                if not self._held(kind, ref):
-                    refs.add(subject_hex(kind, ref))
-        refs.difference_update(self.checked)
+            for key in named_subjects(e):
+                if key not in self.checked and not self._held(*key):
+                    refs.add(key)
         if refs:
             self.checked.update(refs)
-            for oid in self.session.existing_subjects(list(refs)):
+            oids = [subject_hex(kind, ref) for kind, ref in refs]
+            for oid in self.session.existing_subjects(oids):
                 self._remember(self._load(oid))
 
     def _held(self, kind: str, ref: str) -> bool:
@@ -324,17 +329,17 @@ class BulkUnitOfWork:
 
     # -- references (as `UnitOfWork._check_references`) ------------------------------------------
     def _active(
-        self, field: Callable[[], str], kind: str, ref: str, day: str, ending_that_day: bool = False
+        self, where: Where, kind: str, ref: str, day: str, ending_that_day: bool = False
     ) -> None:
         entry = self.organisations[kind].get(ref)
         if entry is None:
-            raise UnknownReferenceError(field(), kind, ref)
+            raise UnknownReferenceError(_field(where), kind, ref)
         state = entry.state
         why = state.inactive_reason(day)
         if why and ending_that_day and state.ended and state.ended.effective_on == day:
             why = None
         if why:
-            raise InactiveReferenceError(field(), kind, ref, day, why)
+            raise InactiveReferenceError(_field(where), kind, ref, day, why)
 
     def _exists(self, field: str, ref: str) -> AgreementState:
         state = self.agreements.get(ref)
@@ -352,14 +357,12 @@ class BulkUnitOfWork:
             items = d.get(key)
             if items:
                 for i, item in enumerate(items):
-                    self._active(
-                        lambda k=key, i=i, r=ref_key: f"{k}[{i}].{r}", kind, item[ref_key], day
-                    )
+                    self._active((key, i, ref_key), kind, item[ref_key], day)
         if event.type == "Restructured":
             if d.get("provider_id"):
-                self._active(lambda: "provider_id", "provider", d["provider_id"], day)
+                self._active("provider_id", "provider", d["provider_id"], day)
             if d.get("commissioner_id"):
-                self._active(lambda: "commissioner_id", "commissioner", d["commissioner_id"], day)
+                self._active("commissioner_id", "commissioner", d["commissioner_id"], day)
             for i, ref in enumerate(d["related_agreements"]):
                 self._exists(f"related_agreements[{i}]", ref)
         elif event.type == "Reprocured":
@@ -368,7 +371,7 @@ class BulkUnitOfWork:
             kind = "commissioner" if event.type == "CommissionerMerged" else "provider"
             if d["into"] == d[f"{kind}_id"]:
                 raise InvalidFieldError("into", f"a different {kind}", d["into"])
-            self._active(lambda: "into", kind, d["into"], day)
+            self._active("into", kind, d["into"], day)
 
     # -- handovers (as `UnitOfWork._hand_over`) --------------------------------------------------
     def _hand_over(self, event: LedgerEvent) -> str:
@@ -384,14 +387,14 @@ class BulkUnitOfWork:
             )
         if d.get("from_commissioner"):
             self._active(
-                lambda: "from_commissioner",
+                "from_commissioner",
                 "commissioner",
                 d["from_commissioner"],
                 day,
                 ending_that_day=True,
             )
         if d.get("to_commissioner"):
-            self._active(lambda: "to_commissioner", "commissioner", d["to_commissioner"], day)
+            self._active("to_commissioner", "commissioner", d["to_commissioner"], day)
         source = self.books.get(from_lead)
         adopted: list[str] = []
         if "portfolio_of" in d:
