@@ -267,6 +267,11 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--naive", action="store_true", help="also run the naive baseline")
+    parser.add_argument(
+        "--no-rows",
+        action="store_true",
+        help="skip the rows-only writer (it holds every row in memory: about 1 GB a million)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="rounds of every contender in turn")
     parser.add_argument("--slice", type=int, default=20_000, help="events per slice")
     parser.add_argument("--work", type=Path, help="folder for the stores (default: a temp dir)")
@@ -290,12 +295,13 @@ def main() -> None:
     )
     groups = []
     if not args.no_sqlite:
-        names = ["bare_sqlite", "ledger_sqlite", "rows_sqlite"]
+        names = ["bare_sqlite", "ledger_sqlite"] + ([] if args.no_rows else ["rows_sqlite"])
         if args.naive:
             names.append("naive_sqlite")
         groups.append(("SQLite", names))
     if not args.no_postgres:
-        groups.append(("PostgreSQL", ["bare_postgres", "ledger_postgres", "rows_postgres"]))
+        names = ["bare_postgres", "ledger_postgres"] + ([] if args.no_rows else ["rows_postgres"])
+        groups.append(("PostgreSQL", names))
     for title, names in groups:
         results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
         for round_ in range(args.repeat):
