@@ -218,7 +218,7 @@ class BulkUnitOfWork:
             return True
         if kind == "lead":
             return False
-        ref = event.data.get(SUBJECT_FIELD[kind])
+        ref: Any = event.data.get(SUBJECT_FIELD[kind])
         state: Any = (
             self.agreements.get(ref) if kind == "agreement" else self.organisations[kind].get(ref)
         )

@@ -125,7 +125,7 @@ class Ledger(Application[UUID]):
         """A subject from stored rows, as the library's repository rebuilds it."""
         subject: Any = None
         for oid, version, topic, state in rows:
-            event = self.mapper.to_domain_event(StoredEvent(UUID(oid), version, topic, state))
+            event: Any = self.mapper.to_domain_event(StoredEvent(UUID(oid), version, topic, state))
             subject = event.mutate(subject)
         return subject  # type: ignore[no-any-return]
 
