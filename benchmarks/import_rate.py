@@ -16,6 +16,9 @@ Baselines, on the same lines:
 - rows only: the rows the ledger's import stored (the library's stored events and the event-id
   index), read back and written again with plain executemany (SQLite) or COPY (PostgreSQL) into
   the same schema: the write no importer of these rows can avoid.
+- parse only (SQLite group, no store): reading every line, orjson.loads, the catalogue's parse
+  and validation of every field, and the content digest: what any import of these lines through
+  the catalogue pays before a rule is checked or a row written.
 - naive (only with `--naive`: one commit per event takes hours at these sizes on a busy disk):
   the eventsourcing library used plainly, one aggregate per subject and one `save()` per event
   (SQLite).
@@ -156,6 +159,19 @@ def rows_only_postgres(path: Path, work: Path) -> None:
     _report_since(started)
 
 
+def parse_only(path: Path, work: Path) -> None:
+    """What the catalogue does for every line before any rule: read, orjson.loads, parse and
+    validate every field (domain.catalogue.parse_event), and the content digest."""
+    import gc
+
+    from domain.catalogue import parse_event
+
+    gc.disable()  # as the import runs
+    with path.open("rb") as handle:
+        for line in handle:
+            parse_event(orjson.loads(line)).digest()
+
+
 def naive(path: Path, work: Path) -> None:
     from eventsourcing.application import Application
     from eventsourcing.domain import Aggregate, event
@@ -200,6 +216,7 @@ CONTENDERS: dict[str, Callable[..., None]] = {
     "ledger_sqlite": ledger_sqlite,
     "rows_sqlite": rows_only_sqlite,
     "naive_sqlite": naive,
+    "parse_only": parse_only,
     "bare_postgres": bare_postgres,
     "ledger_postgres": ledger_postgres,
     "rows_postgres": rows_only_postgres,
@@ -295,7 +312,8 @@ def main() -> None:
     )
     groups = []
     if not args.no_sqlite:
-        names = ["bare_sqlite", "ledger_sqlite"] + ([] if args.no_rows else ["rows_sqlite"])
+        names = ["bare_sqlite", "ledger_sqlite", "parse_only"]
+        names += [] if args.no_rows else ["rows_sqlite"]
         if args.naive:
             names.append("naive_sqlite")
         groups.append(("SQLite", names))
@@ -344,6 +362,12 @@ def report(title: str, n: int, results: dict[str, list[dict[str, float]]]) -> No
         f"  the library's rows written alone: {med(rows, 'own_cpu'):.2f} s CPU, "
         f"{share:.0%} of the import's CPU ({med(rows, 'own_wall'):.2f} s wall)"
     )
+    if "parse_only" in results:
+        share = med("parse_only", "cpu") / med(ours, "cpu")
+        print(
+            f"  reading, parsing and digesting every line alone (the catalogue's work): "
+            f"{med('parse_only', 'cpu'):.2f} s CPU, {share:.0%} of the import's CPU"
+        )
     if f"naive_{kind}" in results:
         print(f"  ledger / naive, wall  = {med(f'naive_{kind}', 'wall') / med(ours, 'wall'):.2f}x")
 
