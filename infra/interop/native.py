@@ -1,4 +1,11 @@
-"""The native JSON Lines format (FORMAT.md): import all-or-nothing, export in recorded order."""
+"""The native JSON Lines format (FORMAT.md): import all-or-nothing, export in recorded order.
+
+An import streams the file a slice at a time through the bulk path (`Ledger.begin_bulk`): each
+slice parsed, checked and written inside one transaction that only the last line commits, so a
+file of any size is stored whole or not at all, in memory that follows the slice and the compact
+state of the subjects it names, not the file. The first bad line in file order (malformed, or
+breaking a rule given the lines before it) refuses the whole file.
+"""
 
 from __future__ import annotations
 
@@ -218,11 +225,6 @@ def import_events_per_event(ledger: Ledger, path: Path, lines: list[ParsedLine])
             except LedgerError as err:
                 raise ImportRefused(str(path), p.line, str(err), p.event.event_id) from None
         return ledger.commit(uow)
-
-
-def count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(1 for _ in handle)
 
 
 def export_lines(ledger: Ledger) -> Iterator[bytes]:
