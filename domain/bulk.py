@@ -36,25 +36,26 @@ from domain.compact import AgreementState, OrganisationEntry, shared_providers
 from domain.errors import (
     ConcurrentChangeError,
     DuplicateEventIdError,
-    HandoverError,
     InactiveReferenceError,
-    InvalidFieldError,
     LedgerError,
     UnknownReferenceError,
 )
 from domain.organisations import Organisation, OrganisationState
 from domain.organisations import step as organisation_step
-from domain.portfolios import Movement, Portfolio, PortfolioBook
-from domain.recording import IndexedEvent, RecordReport, UnitOfWork, named_subjects
+from domain.portfolios import Movement, Portfolio, PortfolioBook, plan_handover
+from domain.recording import (
+    IndexedEvent,
+    RecordReport,
+    UnitOfWork,
+    Where,
+    check_references,
+    field_name,
+    named_subjects,
+)
 from domain.stored import CLASS_TOPICS, TOPICS, IndexRow, Row, encode_state, native_body
 from domain.subjects import LedgerSubject, subject_hex
 
 Known = tuple[str, str, str]  # originator id (hex), type, digest
-Where = str | tuple[str, int, str]  # a field's name, or (list, index, key) named on error
-
-
-def _field(where: Where) -> str:
-    return where if isinstance(where, str) else f"{where[0]}[{where[1]}].{where[2]}"
 
 
 class StoreConflict(LedgerError):
@@ -333,13 +334,13 @@ class BulkUnitOfWork:
     ) -> None:
         entry = self.organisations[kind].get(ref)
         if entry is None:
-            raise UnknownReferenceError(_field(where), kind, ref)
+            raise UnknownReferenceError(field_name(where), kind, ref)
         state = entry.state
         why = state.inactive_reason(day)
         if why and ending_that_day and state.ended and state.ended.effective_on == day:
             why = None
         if why:
-            raise InactiveReferenceError(_field(where), kind, ref, day, why)
+            raise InactiveReferenceError(field_name(where), kind, ref, day, why)
 
     def _exists(self, field: str, ref: str) -> AgreementState:
         state = self.agreements.get(ref)
@@ -348,73 +349,19 @@ class BulkUnitOfWork:
         return state
 
     def _check_references(self, event: LedgerEvent) -> None:
-        d, day = event.data, event.effective_on
-        for key, kind, ref_key in (
-            ("commissioners", "commissioner", "commissioner_id"),
-            ("successors", "commissioner", "commissioner_id"),
-            ("providers", "provider", "provider_id"),
-        ):
-            items = d.get(key)
-            if items:
-                for i, item in enumerate(items):
-                    self._active((key, i, ref_key), kind, item[ref_key], day)
-        if event.type == "Restructured":
-            if d.get("provider_id"):
-                self._active("provider_id", "provider", d["provider_id"], day)
-            if d.get("commissioner_id"):
-                self._active("commissioner_id", "commissioner", d["commissioner_id"], day)
-            for i, ref in enumerate(d["related_agreements"]):
-                self._exists(f"related_agreements[{i}]", ref)
-        elif event.type == "Reprocured":
-            self._exists("successor_agreement_id", d["successor_agreement_id"])
-        elif event.type in ("CommissionerMerged", "ProviderMerged"):
-            kind = "commissioner" if event.type == "CommissionerMerged" else "provider"
-            if d["into"] == d[f"{kind}_id"]:
-                raise InvalidFieldError("into", f"a different {kind}", d["into"])
-            self._active("into", kind, d["into"], day)
+        check_references(event, self._active, self._exists)
 
     # -- handovers (as `UnitOfWork._hand_over`) --------------------------------------------------
     def _hand_over(self, event: LedgerEvent) -> str:
         d, day = event.data, event.effective_on
         from_lead, to_lead = d["from_lead"], d["to_lead"]
-        if from_lead == to_lead:
-            raise InvalidFieldError("to_lead", "a lead other than from_lead", to_lead)
-        if ("agreements" in d) == ("portfolio_of" in d):
-            raise InvalidFieldError(
-                "agreements",
-                "either 'agreements' or 'portfolio_of' (one of them)",
-                missing="agreements" not in d,
-            )
-        if d.get("from_commissioner"):
-            self._active(
-                "from_commissioner",
-                "commissioner",
-                d["from_commissioner"],
-                day,
-                ending_that_day=True,
-            )
-        if d.get("to_commissioner"):
-            self._active("to_commissioner", "commissioner", d["to_commissioner"], day)
-        source = self.books.get(from_lead)
-        adopted: list[str] = []
-        if "portfolio_of" in d:
-            if d["portfolio_of"] != from_lead:
-                raise InvalidFieldError(
-                    "portfolio_of", f"the lead handing over ('{from_lead}')", d["portfolio_of"]
-                )
-            moved = source.holdings_on(day) if source else []
-            if not moved:
-                raise HandoverError(
-                    f"lead '{from_lead}' holds no agreements on {day}; expected "
-                    "the portfolio of a lead responsible for some"
-                )
-        else:
-            moved = list(dict.fromkeys(d["agreements"]))
-            held = set(source.holdings_on(day)) if source else set()
-            for i, ref in enumerate(moved):
-                agreement = self._exists(f"agreements[{i}]", ref)
-                if ref not in held and not agreement.lead:
-                    adopted.append(ref)  # nobody was responsible: the handover adopts it
+        held = self.books.get(from_lead)
+        moved, adopted = plan_handover(
+            event,
+            lambda on: held.holdings_on(on) if held else [],
+            lambda field, ref: self._exists(field, ref).lead,
+            lambda field, ref, on, ending: self._active(field, "commissioner", ref, on, ending),
+        )
         source = self._book(from_lead)
         source.check_handover(event, moved, adopted)
         source.version += 1

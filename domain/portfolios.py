@@ -10,14 +10,14 @@ handover is rescinded. They let a handover of "the whole portfolio of X on D" be
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from eventsourcing.domain import Aggregate
 
 from domain.catalogue import LedgerEvent
-from domain.errors import BackfillConflictError, HandoverError
+from domain.errors import BackfillConflictError, HandoverError, InvalidFieldError
 from domain.subjects import LedgerSubject, declare_event_classes, subject_uuid
 from domain.timeline import Fact, in_force
 
@@ -69,6 +69,54 @@ def check_replay(movements: Iterable[Movement], lead: str, new_event_id: str) ->
                 raise BackfillConflictError(new_event_id, m.event_id, "HandedOver", reason)
             raise HandoverError(reason)
         held.difference_update(m.agreements)
+
+
+def plan_handover(
+    event: LedgerEvent,
+    holdings_on: Callable[[str], list[str]],
+    award_named_lead: Callable[[str, str], bool],
+    active: Callable[[str, str, str, bool], None],
+) -> tuple[list[str], list[str]]:
+    """The agreements a handover moves, and those it adopts (no one was responsible for them),
+    refusing a malformed one. `holdings_on(day)`: what the lead handing over holds;
+    `award_named_lead(field, ref)`: whether an agreement's award named a lead (refusing an
+    unknown agreement); `active(field, ref, day, ending_that_day)`: refuses a commissioner not
+    active that day."""
+    d, day = event.data, event.effective_on
+    from_lead, to_lead = d["from_lead"], d["to_lead"]
+    if from_lead == to_lead:
+        raise InvalidFieldError("to_lead", "a lead other than from_lead", to_lead)
+    if ("agreements" in d) == ("portfolio_of" in d):
+        raise InvalidFieldError(
+            "agreements",
+            "either 'agreements' or 'portfolio_of' (one of them)",
+            missing="agreements" not in d,
+        )
+    if d.get("from_commissioner"):
+        # a reform hands over on the very day the old body ends
+        active("from_commissioner", d["from_commissioner"], day, True)
+    if d.get("to_commissioner"):
+        active("to_commissioner", d["to_commissioner"], day, False)
+    if "portfolio_of" in d:
+        if d["portfolio_of"] != from_lead:
+            raise InvalidFieldError(
+                "portfolio_of", f"the lead handing over ('{from_lead}')", d["portfolio_of"]
+            )
+        moved = holdings_on(day)
+        if not moved:
+            raise HandoverError(
+                f"lead '{from_lead}' holds no agreements on {day}; expected "
+                "the portfolio of a lead responsible for some"
+            )
+        return moved, []
+    moved = list(dict.fromkeys(d["agreements"]))
+    held = set(holdings_on(day))
+    adopted = [
+        ref  # nobody was responsible: the handover adopts it
+        for i, ref in enumerate(moved)
+        if not award_named_lead(f"agreements[{i}]", ref) and ref not in held
+    ]
+    return moved, adopted
 
 
 @dataclass
