@@ -31,7 +31,7 @@ from domain.agreements import (
     commissioners_after,
     providers_after,
 )
-from domain.catalogue import AWARD_TYPES, ENDING_TYPES, SUBJECT_FIELD, LedgerEvent
+from domain.catalogue import AWARD_TYPES, CATALOGUE, ENDING_TYPES, SUBJECT_FIELD, LedgerEvent
 from domain.compact import AgreementState, OrganisationEntry, shared_providers
 from domain.errors import (
     ConcurrentChangeError,
@@ -56,6 +56,7 @@ from domain.stored import CLASS_TOPICS, TOPICS, IndexRow, Row, encode_state, nat
 from domain.subjects import LedgerSubject, subject_hex
 
 Known = tuple[str, str, str]  # originator id (hex), type, digest
+SUBJECTS = {name: spec.subject for name, spec in CATALOGUE.items()}
 
 
 class StoreConflict(LedgerError):
@@ -193,7 +194,7 @@ class BulkUnitOfWork:
             return False
         if self._preexisting:
             self._load_preexisting([event])  # nothing to do when the slice was prefetched
-        kind = event.spec.subject
+        kind = SUBJECTS[event.type]
         if self._per_event(kind, event):
             oid = self._record_per_event(event)
         else:
@@ -234,8 +235,10 @@ class BulkUnitOfWork:
             or event.effective_on < state.last
         )
 
-    def _emit(self, oid: str, version: int, topic: str, body: dict[str, Any]) -> None:
-        row = (oid, version, topic, encode_state(self._iso, body))
+    def _emit(
+        self, oid: str, version: int, topic: str, body: dict[str, Any], data: Any = None
+    ) -> None:
+        row = (oid, version, topic, encode_state(self._iso, body, data))
         self.rows.append(row)
         pending = self.pending.get(oid)
         if pending is None:
@@ -254,7 +257,7 @@ class BulkUnitOfWork:
             state = AgreementState(subject_hex("agreement", ref), event)
             self.agreements[ref] = state
             body = native_body(event, created=CLASS_TOPICS["agreement"])
-            self._emit(state.oid, 1, TOPICS["agreement", event.type], body)
+            self._emit(state.oid, 1, TOPICS["agreement", event.type], body, data)
             if data.get("responsible_lead"):
                 self._assign(event)
             return state.oid
@@ -263,7 +266,8 @@ class BulkUnitOfWork:
         self._step(ref, state, event)
         state.version += 1
         state.last = event.effective_on
-        self._emit(state.oid, state.version, TOPICS["agreement", event.type], native_body(event))
+        body = native_body(event)
+        self._emit(state.oid, state.version, TOPICS["agreement", event.type], body, data)
         return state.oid
 
     @staticmethod
@@ -293,14 +297,15 @@ class BulkUnitOfWork:
             entry = OrganisationEntry(subject_hex(kind, ref), 1, event.effective_on, state)
             entries[ref] = entry
             body = native_body(event, created=CLASS_TOPICS[kind])
-            self._emit(entry.oid, 1, TOPICS[kind, event.type], body)
+            self._emit(entry.oid, 1, TOPICS[kind, event.type], body, event.data)
             return entry.oid
         if entry is None:
             raise UnknownReferenceError(f"{kind}_id", kind, ref)
         entry.state = organisation_step(entry.state, event)
         entry.version += 1
         entry.last = event.effective_on
-        self._emit(entry.oid, entry.version, TOPICS[kind, event.type], native_body(event))
+        body = native_body(event)
+        self._emit(entry.oid, entry.version, TOPICS[kind, event.type], body, event.data)
         return entry.oid
 
     def _assign(self, award: LedgerEvent) -> None:
@@ -371,7 +376,7 @@ class BulkUnitOfWork:
         body = native_body(event)
         body["moved"] = moved
         body["adopted"] = adopted
-        self._emit(source.oid, source.version, TOPICS["lead", "HandedOver"], body)
+        self._emit(source.oid, source.version, TOPICS["lead", "HandedOver"], body, event.data)
         target = self._book(to_lead)
         target.version += 1
         target.moves.append(Movement(day, target.version, 1, tuple(moved), event.event_id))

@@ -59,13 +59,17 @@ def _no_float(values: Any) -> bool:
     return True
 
 
-def encode_state(timestamp_iso: str, body: dict[str, Any]) -> bytes:
+def encode_state(timestamp_iso: str, body: dict[str, Any], data: Any = None) -> bytes:
     """What the library's JSON transcoder writes for an event whose attributes are
     `timestamp` followed by `body` (never empty). orjson writes the same bytes as the standard
     encoder the library uses (compact separators, no ASCII escaping) for text, integers, booleans
     and nulls, but not every float the same way (1e-07 against 1e-7, 1e-05 against 0.00001): a
-    body holding a float (only unknown extra fields can) is written by the standard encoder."""
-    out = orjson.dumps(body) if _no_float(body.values()) else _STANDARD.encode(body).encode()
+    body holding a float is written by the standard encoder. Only a native event's `data` (given
+    as `data`) can hold one, in an unknown extra field; the rest of every body is text."""
+    if data is None or _no_float(data.values()):
+        out = orjson.dumps(body)
+    else:
+        out = _STANDARD.encode(body).encode()
     return _HEAD + timestamp_iso.encode() + b'"},' + out[1:]
 
 

@@ -129,5 +129,8 @@ def test_state_encoding_is_the_library_transcoders(body: dict[str, Any]) -> None
 
     library.register(DatetimeAsISO())
     # values as a JSON file would give them (the import reads them with orjson)
-    body = orjson.loads(json.dumps(body))
-    assert encode_state(stamp.isoformat(), body) == library.encode({"timestamp": stamp, **body})
+    data = orjson.loads(json.dumps(body))
+    native = {"event_id": "e1", "effective_on": "2006-04-01", "rationale": None, "data": data}
+    assert encode_state(stamp.isoformat(), native, data) == library.encode(
+        {"timestamp": stamp, **native}
+    )
