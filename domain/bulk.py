@@ -32,7 +32,7 @@ from domain.agreements import (
     providers_after,
 )
 from domain.catalogue import AWARD_TYPES, CATALOGUE, ENDING_TYPES, SUBJECT_FIELD, LedgerEvent
-from domain.compact import AgreementState, OrganisationEntry, shared_providers
+from domain.compact import AgreementState, OrganisationEntry, shared_date, shared_providers
 from domain.errors import (
     ConcurrentChangeError,
     DuplicateEventIdError,
@@ -265,7 +265,7 @@ class BulkUnitOfWork:
             raise UnknownReferenceError("agreement_id", "agreement", ref)
         self._step(ref, state, event)
         state.version += 1
-        state.last = event.effective_on
+        state.last = shared_date(event.effective_on)
         body = native_body(event)
         self._emit(state.oid, state.version, TOPICS["agreement", event.type], body, data)
         return state.oid
@@ -278,7 +278,7 @@ class BulkUnitOfWork:
         check_open(ref, True, state.ended, event.effective_on)
         if kind in ("RolledOver", "Extended"):
             check_end_later(kind, data["new_end"], state.end)
-            state.end = data["new_end"]
+            state.end = shared_date(data["new_end"])
         elif kind == "Varied":
             check_variation_start(data.get("applies_from") or event.effective_on, state.start)
         elif kind == "Restructured":
@@ -314,7 +314,11 @@ class BulkUnitOfWork:
         book.version += 1
         book.moves.append(
             Movement(
-                award.effective_on, book.version, 1, (award.data["agreement_id"],), award.event_id
+                shared_date(award.effective_on),
+                book.version,
+                1,
+                (award.data["agreement_id"],),
+                award.event_id,
             )
         )
         body = {

@@ -19,6 +19,12 @@ from domain.catalogue import CORRECTION_TYPES, LedgerEvent
 from domain.organisations import Organisation, OrganisationState
 
 _SHARED: dict[Any, tuple[dict[str, Any], ...]] = {}
+_DAYS: dict[str, str] = {}
+
+
+def shared_date(iso: str) -> str:
+    """One string per date: millions of agreements keep a few dates each, from a few thousand."""
+    return _DAYS.setdefault(iso, iso)
 
 
 def shared_providers(providers: Any) -> tuple[dict[str, Any], ...]:
@@ -54,9 +60,9 @@ class AgreementState:
         data = award.data
         self.oid = oid
         self.version = 1
-        self.last = award.effective_on
-        self.start: str = data["start"]
-        self.end: str = data["end"]
+        self.last = shared_date(award.effective_on)
+        self.start: str = shared_date(data["start"])
+        self.end: str = shared_date(data["end"])
         self.ended: Ending | None = None
         self.providers = shared_providers(data["providers"])
         self.lead = bool(data.get("responsible_lead"))
@@ -67,11 +73,11 @@ class AgreementState:
         """The state of an agreement read back from the store."""
         state = cls(agreement.id.hex, agreement.facts[0].event)
         state.version = agreement.version
-        state.last = max(f.event.effective_on for f in agreement.facts)
+        state.last = shared_date(max(f.event.effective_on for f in agreement.facts))
         state.corrected = any(f.event.type in CORRECTION_TYPES for f in agreement.facts)
         if not state.corrected:
             terms = agreement.terms()
-            state.end = terms.end
+            state.end = shared_date(terms.end)
             ended = terms.ended
             state.ended = Ending(ended.event_id, ended.type, ended.effective_on) if ended else None
             state.providers = shared_providers(terms.providers)
