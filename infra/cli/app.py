@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from domain.errors import InvalidFieldError
-from domain.ledger import Ledger
-from infra.bootstrap import open_ledger
+
+if TYPE_CHECKING:  # the store's libraries load only when a command opens the ledger
+    from domain.ledger import Ledger
 
 app = typer.Typer(
     add_completion=False,
@@ -62,6 +63,8 @@ def _options(store: StoreOpt = None) -> None:
 
 
 def _ledger(**kwargs: Any) -> Ledger:
+    from infra.bootstrap import open_ledger
+
     return open_ledger(_settings.get("store"), **kwargs)
 
 

@@ -19,7 +19,6 @@ import orjson
 import typer
 from rich.console import Console
 
-from domain.catalogue import CATALOGUE, parse_event
 from domain.errors import InvalidFieldError, LedgerError
 from infra.cli.app import (
     AsOfOpt,
@@ -33,7 +32,6 @@ from infra.cli.app import (
     parse_as_of,
     parse_known_at,
 )
-from infra.interop.native import count_lines, export_lines, import_events, read_events, write_export
 from infra.render.progress import bar
 from infra.render.tables import emit_rows
 from infra.store.urls import configured_store, parse_store_url
@@ -121,6 +119,8 @@ def import_(
         return
     if len(files) != 1:
         raise LedgerError("a native import takes one file; expected one FILE")
+    from infra.interop.native import count_lines, import_events, read_events
+
     file = files[0]
     ledger = _ledger()
     total = count_lines(file) if file.exists() else 0
@@ -155,6 +155,8 @@ def record(
 ) -> None:
     """Record one event from flags: `cledger record RolledOver --agreement-id g-1 --new-end
     2015-03-31 --rationale "..."`. Lists and objects are given as JSON. Same checks as import."""
+    from domain.catalogue import parse_event
+
     raw = event_from_flags(type_, list(ctx.args))
     event = parse_event(raw)
     report = _ledger().record([event])
@@ -164,6 +166,8 @@ def record(
 
 def event_from_flags(type_: str, args: list[str]) -> dict[str, Any]:
     """Turn `--field value` pairs into a native object (JSON values where they parse as such)."""
+    from domain.catalogue import CATALOGUE, parse_event
+
     raw: dict[str, Any] = {"type": type_}
     i = 0
     while i < len(args):
@@ -233,6 +237,8 @@ def export(
             f"--format {fmt.value} writes every event; --as-of and --known-at apply to the "
             "views (expected --format xlsx, csv or parquet)"
         )
+    from infra.interop.native import export_lines, write_export
+
     ledger = _ledger()
     if fmt is ExportFormat.ocds:
         from infra.interop.ocds_export import write_ocds
@@ -282,6 +288,8 @@ def _export_views(
 @app.command()
 def stats(fmt: FmtOpt = Fmt.table) -> None:
     """Events in the ledger by type."""
+    from domain.catalogue import CATALOGUE
+
     ledger = _ledger()  # kept: a dropped Application closes its connections
     counts = ledger.recorder.count_by_topic()  # type: ignore[attr-defined]
     by_type: dict[str, int] = {}
