@@ -87,3 +87,19 @@ def parse_known_at(value: str | None) -> dt.datetime | None:
             "--known-at", "an ISO timestamp such as 2014-04-01T12:00:00 (no zone means UTC)", value
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+LimitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit", min=1, help="rows of the table to show (default 50; files hold every row)"
+    ),
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="show every row of the table")]
+
+
+def table_rows(limit: int | None, every: bool) -> int | None:
+    """How many rows a whole-ledger view shows on a terminal: the first 50 unless asked."""
+    from infra.render.tables import TABLE_ROWS
+
+    return None if every else (limit or TABLE_ROWS)

@@ -22,8 +22,6 @@ from rich.console import Console
 from domain.errors import InvalidFieldError, LedgerError
 from infra.cli.app import (
     AsOfOpt,
-    Fmt,
-    FmtOpt,
     KnownAtOpt,
     Scale,
     _ledger,
@@ -33,7 +31,6 @@ from infra.cli.app import (
     parse_known_at,
 )
 from infra.render.progress import bar
-from infra.render.tables import emit_rows
 from infra.store.urls import configured_store, parse_store_url
 
 PROGRESS_THRESHOLD = 2_000
@@ -283,23 +280,6 @@ def _export_views(
         views = ledger_views(frame, day, known, months=months)
         written = write_views(views, fmt, target, progress=advance)
     err_console.print(f"exported {len(written)} views as of {day} to {target}")
-
-
-@app.command()
-def stats(fmt: FmtOpt = Fmt.table) -> None:
-    """Events in the ledger by type."""
-    from domain.catalogue import CATALOGUE
-
-    ledger = _ledger()  # kept: a dropped Application closes its connections
-    counts = ledger.recorder.count_by_topic()  # type: ignore[attr-defined]
-    by_type: dict[str, int] = {}
-    for topic, n in counts.items():
-        name = topic.rsplit(".", 1)[-1]
-        if name in CATALOGUE:
-            by_type[name] = by_type.get(name, 0) + n
-    rows = [{"type": t, "events": by_type[t]} for t in CATALOGUE if t in by_type]
-    rows.append({"type": "total", "events": sum(by_type.values())})
-    emit_rows(rows, fmt.value, title="Events by type")
 
 
 @app.command()

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from domain.errors import InvalidFieldError, LedgerError
-from infra.cli.app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.cli.app import (
+    AllOpt,
+    AsOfOpt,
+    KnownAtOpt,
+    LimitOpt,
+    _settings,
+    app,
+    parse_as_of,
+    parse_known_at,
+    table_rows,
+)
 from infra.render.tables import emit_frame
 
 if TYPE_CHECKING:  # polars and the views load only when a view command runs
@@ -75,13 +85,16 @@ def _render(
     fmt: FrameFmt,
     output: Path | None,
     title: str,
+    limit: int | None = None,
 ) -> None:
-    """Keep one financial year if asked, and write the view's columns."""
+    """Keep one financial year if asked, and write the view's columns (a table: the first
+    `limit` rows)."""
     import polars as pl
 
     if year is not None:
         rows = rows.filter(pl.col("financial_year") == year)
-    emit_frame(rows.select(columns), fmt.value, output=str(output) if output else None, title=title)
+    where = str(output) if output else None
+    emit_frame(rows.select(columns), fmt.value, output=where, title=title, limit=limit)
 
 
 def _year(label: str) -> str:
@@ -120,6 +133,8 @@ def market(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
 ) -> None:
     """Spend and market share per provider per segment (service category x commissioner, and
     each alone) per financial year."""
@@ -132,7 +147,15 @@ def market(
         _segment(market_view(_frame(known), day, known), category, commissioner)
     ).collect()
     _draw(chart, "market_chart", rows)
-    _render(rows, MARKET_COLUMNS, year=year, fmt=fmt, output=output, title=f"Market as of {day}")
+    _render(
+        rows,
+        MARKET_COLUMNS,
+        year=year,
+        fmt=fmt,
+        output=output,
+        title=f"Market as of {day}",
+        limit=table_rows(limit, every),
+    )
 
 
 @app.command("concentration")
@@ -145,6 +168,8 @@ def concentration_(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
 ) -> None:
     """Per segment and year: providers, spend, HHI (0-10,000), CR3 (a fraction), effective
     number of providers (exp Shannon) and Simpson index."""
@@ -162,6 +187,7 @@ def concentration_(
         fmt=fmt,
         output=output,
         title=f"Concentration as of {day}",
+        limit=table_rows(limit, every),
     )
 
 
@@ -183,6 +209,8 @@ def diversity_(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
 ) -> None:
     """Diversity of the market: spend shares by provider sector and size band, entrants and
     exits, small third-sector providers at risk. The chart is the sector mix over time."""
@@ -203,11 +231,21 @@ def diversity_(
                 "--commissioner"
             )
         rows = diversity.at_risk(frame, day, known).collect()
-        _render(rows, diversity.RISK_COLUMNS, year=year, fmt=fmt, output=output, title=title)
+        shown = table_rows(limit, every)
+        _render(
+            rows,
+            diversity.RISK_COLUMNS,
+            year=year,
+            fmt=fmt,
+            output=output,
+            title=title,
+            limit=shown,
+        )
         return
     if part is Part.mix:
         view, columns = diversity.mix(frame, day, known), diversity.MIX_COLUMNS
     else:
         view, columns = diversity.entry_exit(frame, day, known), diversity.ENTRY_COLUMNS
     rows = in_order(_segment(view, category, commissioner)).collect()
-    _render(rows, columns, year=year, fmt=fmt, output=output, title=title)
+    shown = table_rows(limit, every)
+    _render(rows, columns, year=year, fmt=fmt, output=output, title=title, limit=shown)
