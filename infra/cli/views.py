@@ -60,9 +60,15 @@ CommissionerOpt = Annotated[
 ]
 
 
-def _segment(view: pl.LazyFrame, category: str | None, commissioner: str | None) -> pl.LazyFrame:
+def _segment(
+    view: pl.LazyFrame, category: str | None, commissioner: str | None, year: str | None = None
+) -> pl.LazyFrame:
+    """The rows of one segment, and of one financial year when given (filtered before the view
+    is computed: the other years are never worked out)."""
     import polars as pl
 
+    if year is not None:
+        view = view.filter(pl.col("financial_year") == year)
     if category is not None:
         view = view.filter(pl.col("service_category") == category)
     if commissioner is not None:
@@ -144,7 +150,12 @@ def market(
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
     rows = in_order(
-        _segment(market_view(_frame(known), day, known), category, commissioner)
+        _segment(
+            market_view(_frame(known), day, known),
+            category,
+            commissioner,
+            None if chart else year,  # a chart shows every year
+        )
     ).collect()
     _draw(chart, "market_chart", rows)
     _render(
@@ -177,7 +188,9 @@ def concentration_(
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
-    view = _segment(concentration(_frame(known), day, known), category, commissioner)
+    view = _segment(
+        concentration(_frame(known), day, known), category, commissioner, None if chart else year
+    )
     rows = in_order(view).collect()
     _draw(chart, "concentration_chart", rows)
     _render(
@@ -246,6 +259,6 @@ def diversity_(
         view, columns = diversity.mix(frame, day, known), diversity.MIX_COLUMNS
     else:
         view, columns = diversity.entry_exit(frame, day, known), diversity.ENTRY_COLUMNS
-    rows = in_order(_segment(view, category, commissioner)).collect()
+    rows = in_order(_segment(view, category, commissioner, year)).collect()
     shown = table_rows(limit, every)
     _render(rows, columns, year=year, fmt=fmt, output=output, title=title, limit=shown)
