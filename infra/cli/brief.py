@@ -68,12 +68,16 @@ ReportFmtOpt = Annotated[
 OutputOpt = Annotated[Path | None, typer.Option("--output", help="write to this path")]
 
 
-def _snapshot(as_of: str | None, known_at: str | None) -> Snapshot:
+def _snapshot(as_of: str | None, known_at: str | None, lead: str | None = None) -> Snapshot:
+    """The snapshot the views read; for a lead's brief, of the lead's agreements and their
+    lineages only (`projections.scope`)."""
     from infra.store.frame_cache import scan_event_frame
+    from projections.scope import lead_scope
     from projections.standing import Snapshot
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    return Snapshot.of(scan_event_frame(_settings.get("store")), day, known)
+    frame = scan_event_frame(_settings.get("store"))
+    return Snapshot.of(lead_scope(frame, lead) if lead else frame, day, known)
 
 
 def _emit(
@@ -171,7 +175,7 @@ def brief_cmd(
     due in 6 months, red flags."""
     from projections.briefing import SECTIONS, brief, to_markdown
 
-    snap = _snapshot(as_of, known_at)
+    snap = _snapshot(as_of, known_at, lead)
     report = brief(snap, snap.as_of, lead=lead, commissioner=commissioner)
     _emit_report(report, SECTIONS, to_markdown, fmt, output)
 
