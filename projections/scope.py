@@ -1,5 +1,5 @@
-"""The events a lead's brief can need, and no others: a brief reads its lead's agreements and
-their lineages, not the whole ledger.
+"""The events a lead's brief or an agreement's audit can need, and no others: a brief reads its
+lead's agreements and their lineages, an audit its agreement's lineage, not the whole ledger.
 
 Why: every figure of a brief is about the agreements a lead holds on the day (and, for the
 lineage, continuity and flags, the agreements linked to them) or about organisations and
@@ -43,9 +43,19 @@ def lead_scope(frame: pl.LazyFrame, lead: str) -> pl.LazyFrame:
         )
         .select(pl.col("moved").explode().alias("subject_id"))
     )
+    seeds = pl.concat([awarded, moved]).collect()["subject_id"]
+    return agreements_scope(frame, seeds)
+
+
+def agreements_scope(frame: pl.LazyFrame, agreements: pl.Series | list[str]) -> pl.LazyFrame:
+    """`frame` cut to the events of `agreements`, of every agreement linked to them, of every
+    agreement with a settlement, and every event not about an agreement (the module's
+    docstring); collected once."""
     settled = frame.filter(pl.col("type") == "FundingResponsibilityAgreed").select("subject_id")
-    seeds = pl.concat([awarded, moved, settled]).collect().drop_nulls().unique()
-    ids = _linked(frame, seeds["subject_id"])
+    seeds = pl.concat(
+        [pl.Series("subject_id", agreements, pl.String), settled.collect()["subject_id"]]
+    )
+    ids = _linked(frame, seeds.drop_nulls().unique())
     keep = pl.col("subject_id").is_in(ids.implode()) | ~pl.col("type").is_in(AGREEMENT_TYPES)
     return frame.filter(keep).collect().lazy()
 

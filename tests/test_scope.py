@@ -15,10 +15,11 @@ from domain.errors import LedgerError
 from infra.bootstrap import open_ledger
 from infra.clocks import SimulatedClock
 from infra.generator import build, generate
+from projections.audit import audit
 from projections.briefing import brief
 from projections.frame import frame_from_facts
 from projections.report import json_ready
-from projections.scope import lead_scope
+from projections.scope import agreements_scope, lead_scope
 from projections.standing import Snapshot
 from tests import story as hand_story
 
@@ -83,6 +84,36 @@ def test_briefs_of_the_conurbation_read_only_their_scope(tmp_path: Any) -> None:
     middle = sorted(f.recorded_at for f in facts)[len(facts) // 2]
     days = [dt.date(2013, 4, 1), dt.date(2019, 3, 31)]
     assert _same_briefs(frame, _leads(frame, 5), days, [None, middle]) > 100
+    assert _same_audits(frame, _agreements(frame, 6), days) >= 20
+
+
+def _agreements(frame: pl.LazyFrame, n: int) -> list[str]:
+    """Agreements with the longest histories, and some linked to others."""
+    linked = frame.filter(pl.col("type").is_in(["Reprocured", "Restructured"])).select("subject_id")
+    busy = frame.filter(pl.col("subject_id").is_not_null()).group_by("subject_id").len()
+    busiest = busy.sort("len", "subject_id", descending=True).select("subject_id").head(n)
+    picked = pl.concat([busiest, linked.unique().sort("subject_id").head(n)])
+    return picked.collect()["subject_id"].to_list()
+
+
+def _same_audits(frame: pl.LazyFrame, agreements: list[str], days: list[dt.date]) -> int:
+    compared = 0
+    for agreement in agreements:
+        scoped = agreements_scope(frame, [agreement])
+        for day in days:
+            whole, part = (
+                _audit(Snapshot.of(events, day), agreement) for events in (frame, scoped)
+            )
+            assert _close(part, whole), (agreement, day)
+            compared += 1
+    return compared
+
+
+def _audit(snap: Snapshot, agreement: str) -> Any:
+    try:
+        return json_ready(audit(snap, agreement, snap.as_of))
+    except LedgerError as err:
+        return str(err)
 
 
 def test_briefs_of_the_story_read_only_their_scope(tmp_path: Any) -> None:

@@ -68,16 +68,22 @@ ReportFmtOpt = Annotated[
 OutputOpt = Annotated[Path | None, typer.Option("--output", help="write to this path")]
 
 
-def _snapshot(as_of: str | None, known_at: str | None, lead: str | None = None) -> Snapshot:
-    """The snapshot the views read; for a lead's brief, of the lead's agreements and their
-    lineages only (`projections.scope`)."""
+def _snapshot(
+    as_of: str | None, known_at: str | None, *, lead: str | None = None, agreement: str = ""
+) -> Snapshot:
+    """The snapshot the views read; for a lead's brief or an agreement's audit, of the lead's
+    agreements or the agreement and their lineages only (`projections.scope`)."""
     from infra.store.frame_cache import scan_event_frame
-    from projections.scope import lead_scope
+    from projections.scope import agreements_scope, lead_scope
     from projections.standing import Snapshot
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     frame = scan_event_frame(_settings.get("store"))
-    return Snapshot.of(lead_scope(frame, lead) if lead else frame, day, known)
+    if lead:
+        frame = lead_scope(frame, lead)
+    elif agreement:
+        frame = agreements_scope(frame, [agreement])
+    return Snapshot.of(frame, day, known)
 
 
 def _emit(
@@ -154,7 +160,7 @@ def audit_cmd(
     its terms, continuity, lineage and flags."""
     from projections.audit import AUDIT_SECTIONS, audit, audit_markdown
 
-    snap = _snapshot(as_of, known_at)
+    snap = _snapshot(as_of, known_at, agreement=agreement)
     report = audit(snap, agreement, snap.as_of)
     _emit_report(report, AUDIT_SECTIONS, audit_markdown, fmt, output)
 
@@ -175,7 +181,7 @@ def brief_cmd(
     due in 6 months, red flags."""
     from projections.briefing import SECTIONS, brief, to_markdown
 
-    snap = _snapshot(as_of, known_at, lead)
+    snap = _snapshot(as_of, known_at, lead=lead)
     report = brief(snap, snap.as_of, lead=lead, commissioner=commissioner)
     _emit_report(report, SECTIONS, to_markdown, fmt, output)
 
