@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from domain.catalogue import CORRECTION_TYPES
-from infra.store.log_reader import PAGE, LogReader, Page, events_table, native_topics, store_of
+from infra.store.log_reader import LogReader, Page, events_table, native_topics, store_of
 from infra.store.urls import StoreURL
 from projections.frame import (
     EVENT_SCHEMA,
@@ -68,13 +68,19 @@ __all__ = [
 ]
 
 MAX_PARTS = 12  # more parts than this: the small ones are merged
-SMALL = 50_000  # parts with fewer rows are merged; a page's part (PAGE rows) never is
+SMALL = 50_000  # parts with fewer rows are merged; a first load's parts never are
+# a first load reads the log PAGE rows at a time (the stored JSON is the bulk of its memory) and
+# writes a part every PART_ROWS decoded rows (compact in memory; fewer, larger parts scan faster)
+PART_ROWS = 200_000
 STALE_GRACE = 600.0  # seconds a merged-away part is kept for readers still scanning it
 # parts hold their rows grouped by event type, in row groups this small, so that a view's scan
 # of one family skips (by the row groups' statistics) the rows of every other type
 ROW_GROUP = 32_768
 CACHE_VERSION = "3:" + hashlib.sha1(repr(EVENT_SCHEMA).encode()).hexdigest()[:12]
 _IS_AMENDMENT = pl.col("type").is_in(list(CORRECTION_TYPES))
+
+
+PAGE = 100_000
 
 
 class CacheBroken(Exception):
@@ -332,7 +338,8 @@ class FrameStore:
         parts already written; then the amendments' part and their effect, if any arrived."""
         old = manifest or Manifest()
         parts, last_id, read = list(old.parts), old.last_id, 0
-        fresh_amendments = []
+        fresh_amendments: list[pl.DataFrame] = []
+        pending: list[pl.DataFrame] = []  # decoded pages not yet written: up to PART_ROWS
         for page in self.reader.pages(cur, old.last_id):
             events = _decode(page)
             read += events.height
@@ -341,9 +348,14 @@ class FrameStore:
             if is_amendment.any():
                 fresh_amendments.append(events.filter(is_amendment))
                 events = events.filter(~is_amendment)
-            parts.append(_write_part(self.folder, events, f"frame-{last_id:012d}.parquet"))
+            pending.append(events)
+            if sum(p.height for p in pending) >= PART_ROWS:
+                parts.append(_write_part(self.folder, pl.concat(pending), _part_name(last_id)))
+                pending = []
+        if pending:
+            parts.append(_write_part(self.folder, pl.concat(pending), _part_name(last_id)))
         if not parts:  # an empty store: one empty part, so that a manifest always lists one
-            parts.append(_write_part(self.folder, empty_frame(), f"frame-{last_id:012d}.parquet"))
+            parts.append(_write_part(self.folder, empty_frame(), _part_name(last_id)))
         self.last_read = read
         merged = _merge_small(self.folder, parts, last_id)
         latest = Manifest(
@@ -413,6 +425,10 @@ class FrameStore:
     def _read(self, parts: list[Part]) -> pl.DataFrame:
         frame = pl.read_parquet([self.folder / p.name for p in parts])
         return frame.cast(dict(EVENT_SCHEMA))  # type: ignore[arg-type]
+
+
+def _part_name(last_id: int) -> str:
+    return f"frame-{last_id:012d}.parquet"
 
 
 def _decode(page: Page) -> pl.DataFrame:
