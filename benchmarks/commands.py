@@ -170,6 +170,7 @@ DUCK = r"""
 import duckdb, sys, time
 path = sys.argv[1]
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 con.execute(f'''CREATE TABLE awards AS SELECT CAST(annual_value AS DOUBLE) AS value,
   CAST(start AS DATE) AS s, CAST("end" AS DATE) AS e, providers
   FROM read_json('{path}', format='newline_delimited', columns={{'type': 'VARCHAR',
@@ -187,7 +188,7 @@ SELECT provider_id, fy, sum(value * share
     * (least(e + 1, make_date(fy + 1, 4, 1)) - greatest(s, make_date(fy, 4, 1)))
     / (make_date(fy + 1, 4, 1) - make_date(fy, 4, 1))) AS spend
 FROM pieces GROUP BY provider_id, fy''').fetchall()
-print(time.process_time() - started, len(rows))
+print("RESULT", time.process_time() - started, len(rows))
 """
 
 
@@ -206,7 +207,8 @@ def duckdb_yardstick(
         _, _, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         whole.samples.append(Sample(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024))
-        query.samples.append(Sample(float(out[0]), float("nan"), float("nan")))
+        cpu = float(out[out.index("RESULT") + 1])
+        query.samples.append(Sample(cpu, float("nan"), float("nan")))
     return query, whole
 
 
