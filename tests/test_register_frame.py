@@ -133,3 +133,41 @@ def test_the_hand_built_story_lists_the_same_agreements(tmp_path: Any) -> None:
     statuses = {e.status for e in build_register(facts, as_of=hand_story.AS_OF)}
     assert {"active", "rescinded"} <= statuses
     assert _compare(facts, days, times) > 20
+
+
+def test_history_from_the_frame_is_the_aggregate_history_and_the_handovers(
+    conurbation: list[Any],
+) -> None:
+    """`cledger history` from the frame: the agreement's own events exactly as the aggregate's
+    history gave them (corrections nested), and besides them only the handovers that moved it
+    (with their own corrections), each in its place in recorded order."""
+    from domain.history import agreement_history
+    from domain.timeline import Fact
+    from projections.history import history_rows
+
+    frame = frame_from_facts(conurbation).lazy()
+    owner: dict[str, str] = {}
+    for f in conurbation:
+        key = f.event.data.get("corrects") or f.event.data.get("rescinds")
+        owner[f.event.event_id] = owner.get(key or "", "") if key else (f.event.subject_id or "")
+    handed = [f for f in conurbation if f.event.type == "HandedOver"]
+    moved = {a for f in handed for a in f.moved}
+    picked = sorted(moved)[:: max(1, len(moved) // 12)][:12]
+    assert picked
+    for agreement in picked:
+        own = [
+            Fact(f.notification_id, f.event, f.recorded_at)
+            for f in conurbation
+            if owner.get(f.event.event_id) == agreement
+        ]
+        before = []
+        for line in agreement_history(own):
+            for depth, item in [(0, line)] + [(1, a) for a in line.amendments]:
+                before.append(("  ↳ " if depth else "") + item.fact.event.event_id)
+        rows = history_rows(frame, agreement)
+        theirs = {f.event.event_id for f in handed if agreement in f.moved}
+        extra = [r["event_id"] for r in rows if r["event_id"].removeprefix("  ↳ ") not in
+                 {f.event.event_id for f in own}]  # fmt: skip
+        assert [r["event_id"] for r in rows if r["event_id"] not in extra] == before
+        assert {e for e in extra if not e.startswith("  ↳ ")} == theirs
+        assert all(r["recorded_at"] for r in rows)
