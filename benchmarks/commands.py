@@ -229,7 +229,7 @@ def bench_store(source: Path, args: argparse.Namespace) -> dict[str, object]:
     cold = {n: Figures() for n in names}
     for r in range(args.cold_repeat):
         for n in names:
-            if n in NO_STORE:
+            if n in NO_STORE or (args.cold_only and not any(o in n for o in args.cold_only)):
                 continue
             drop_cache(store)
             cold[n].samples.append(run(argv[n], env))
@@ -347,6 +347,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="warm runs of each command")
     parser.add_argument("--cold-repeat", type=int, default=1, help="cold runs of each command")
     parser.add_argument("--only", action="append", help="commands whose name contains this")
+    parser.add_argument(
+        "--cold-only", action="append", help="run cold only the commands whose name contains this"
+    )
     parser.add_argument("--no-refresh", action="store_true")
     parser.add_argument("--no-duckdb", action="store_true")
     parser.add_argument("--json", type=Path, help="also write every sample here")
