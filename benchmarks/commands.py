@@ -234,7 +234,7 @@ def bench_store(source: Path, args: argparse.Namespace) -> dict[str, object]:
             drop_cache(store)
             cold[n].samples.append(run(argv[n], env))
             print(f"  cold {r + 1} {n}: {cold[n].samples[-1].cpu:.2f} s CPU", flush=True)
-    for n in names:  # the cache up to date (and the bytecode written) before the warm runs
+    for n in names[: None if args.warmup else 0]:  # the cache up to date before the warm runs
         run(argv[n], env)
     warm = {n: Figures() for n in names}
     for r in range(args.repeat):
@@ -349,6 +349,9 @@ def main() -> None:
     parser.add_argument("--only", action="append", help="commands whose name contains this")
     parser.add_argument(
         "--cold-only", action="append", help="run cold only the commands whose name contains this"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="0: no untimed run of each command first"
     )
     parser.add_argument("--no-refresh", action="store_true")
     parser.add_argument("--no-duckdb", action="store_true")
