@@ -22,6 +22,7 @@ from domain.errors import LedgerError
 # the command modules register on `app` when imported, in the order `--help` lists them
 # isort: off
 from infra.cli import store, agreements, views, brief  # noqa: F401
+
 # isort: on
 from infra.cli.app import app
 
