@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from domain.errors import InvalidFieldError
-from domain.ledger import Ledger
-from infra.bootstrap import open_ledger
+
+if TYPE_CHECKING:  # the store's libraries load only when a command opens the ledger
+    from domain.ledger import Ledger
 
 app = typer.Typer(
     add_completion=False,
@@ -62,6 +63,8 @@ def _options(store: StoreOpt = None) -> None:
 
 
 def _ledger(**kwargs: Any) -> Ledger:
+    from infra.bootstrap import open_ledger
+
     return open_ledger(_settings.get("store"), **kwargs)
 
 
@@ -84,3 +87,19 @@ def parse_known_at(value: str | None) -> dt.datetime | None:
             "--known-at", "an ISO timestamp such as 2014-04-01T12:00:00 (no zone means UTC)", value
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+LimitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit", min=1, help="rows of the table to show (default 50; files hold every row)"
+    ),
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="show every row of the table")]
+
+
+def table_rows(limit: int | None, every: bool) -> int | None:
+    """How many rows a whole-ledger view shows on a terminal: the first 50 unless asked."""
+    from infra.render.tables import TABLE_ROWS
+
+    return None if every else (limit or TABLE_ROWS)

@@ -18,7 +18,17 @@ import orjson
 import typer
 
 from domain.errors import InvalidFieldError
-from infra.cli.app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.cli.app import (
+    AllOpt,
+    AsOfOpt,
+    KnownAtOpt,
+    LimitOpt,
+    _settings,
+    app,
+    parse_as_of,
+    parse_known_at,
+    table_rows,
+)
 from infra.cli.from_views import ViewsReadOpt, brief_from_views, snapshot_from_views
 from infra.render.tables import emit_frame
 
@@ -59,21 +69,39 @@ ReportFmtOpt = Annotated[
 OutputOpt = Annotated[Path | None, typer.Option("--output", help="write to this path")]
 
 
-def _snapshot(as_of: str | None, known_at: str | None, views: str | None = None) -> Snapshot:
+def _snapshot(
+    as_of: str | None,
+    known_at: str | None,
+    *,
+    lead: str | None = None,
+    agreement: str = "",
+    views: str | None = None,
+) -> Snapshot:
+    """The snapshot the views read; for a lead's brief or an agreement's audit, of the lead's
+    agreements or the agreement and their lineages only (`projections.scope`)."""
     from infra.store.frame_cache import scan_event_frame
+    from projections.scope import agreements_scope, lead_scope
     from projections.standing import Snapshot
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     found = snapshot_from_views(views, day, known)  # --views: the projector's tables
     if found is not None:
         return found
-    return Snapshot.of(scan_event_frame(_settings.get("store")), day, known)
+    frame = scan_event_frame(_settings.get("store"))
+    if lead:
+        frame = lead_scope(frame, lead)
+    elif agreement:
+        frame = agreements_scope(frame, [agreement])
+    return Snapshot.of(frame, day, known)
 
 
-def _emit(df: pl.LazyFrame, fmt: ViewFmt, output: Path | None, title: str) -> None:
+def _emit(
+    df: pl.LazyFrame, fmt: ViewFmt, output: Path | None, title: str, limit: int | None = None
+) -> None:
     if fmt in (ViewFmt.parquet, ViewFmt.xlsx) and output is None:
         raise InvalidFieldError("--output", f"a file path for --format {fmt.value}", missing=True)
-    emit_frame(df.collect(), fmt.value, output=str(output) if output else None, title=title)
+    where = str(output) if output else None
+    emit_frame(df.collect(), fmt.value, output=where, title=title, limit=limit)
 
 
 @app.command("continuity")
@@ -82,14 +110,17 @@ def continuity_cmd(
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
     views: ViewsReadOpt = None,
 ) -> None:
     """Every agreement's lineage, incumbent and tenure, non-competitive renewals, limbo days,
     handovers survived and responsible lead (orphans flagged)."""
     from projections.continuity import continuity
 
-    snap = _snapshot(as_of, known_at, views)
-    _emit(continuity(snap, snap.as_of), fmt, output, f"Continuity as of {snap.as_of}")
+    snap = _snapshot(as_of, known_at, views=views)
+    title = f"Continuity as of {snap.as_of}"
+    _emit(continuity(snap, snap.as_of), fmt, output, title, table_rows(limit, every))
 
 
 @app.command("pipeline")
@@ -99,14 +130,16 @@ def pipeline_cmd(
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
     views: ViewsReadOpt = None,
 ) -> None:
     """Agreements ending within N months with no decision recorded since their last term."""
     from projections.pipeline import pipeline
 
-    snap = _snapshot(as_of, known_at, views)
+    snap = _snapshot(as_of, known_at, views=views)
     title = f"Ending by {months} months after {snap.as_of} with no decision"
-    _emit(pipeline(snap, snap.as_of, months), fmt, output, title)
+    _emit(pipeline(snap, snap.as_of, months), fmt, output, title, table_rows(limit, every))
 
 
 @app.command("flags")
@@ -115,13 +148,16 @@ def flags_cmd(
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
     views: ViewsReadOpt = None,
 ) -> None:
     """Red flags across the ledger: one row per agreement and flag, with the reason."""
     from projections.audit import flags
 
-    snap = _snapshot(as_of, known_at, views)
-    _emit(flags(snap, snap.as_of), fmt, output, f"Red flags as of {snap.as_of}")
+    snap = _snapshot(as_of, known_at, views=views)
+    title = f"Red flags as of {snap.as_of}"
+    _emit(flags(snap, snap.as_of), fmt, output, title, table_rows(limit, every))
 
 
 @app.command("audit")
@@ -136,7 +172,7 @@ def audit_cmd(
     its terms, continuity, lineage and flags."""
     from projections.audit import AUDIT_SECTIONS, audit, audit_markdown
 
-    snap = _snapshot(as_of, known_at)
+    snap = _snapshot(as_of, known_at, agreement=agreement)
     report = audit(snap, agreement, snap.as_of)
     _emit_report(report, AUDIT_SECTIONS, audit_markdown, fmt, output)
 
@@ -160,7 +196,7 @@ def brief_cmd(
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     snap = brief_from_views(views, day, known, lead=lead, commissioner=commissioner)
-    snap = snap or _snapshot(as_of, known_at)
+    snap = snap or _snapshot(as_of, known_at, lead=lead)
     report = brief(snap, snap.as_of, lead=lead, commissioner=commissioner)
     _emit_report(report, SECTIONS, to_markdown, fmt, output)
 
@@ -174,6 +210,7 @@ def _emit_report(
 ) -> None:
     import polars as pl
 
+    from infra.render.tables import write_csv
     from projections.report import flat, json_ready
 
     if fmt in (ReportFmt.markdown, ReportFmt.json):
@@ -194,18 +231,18 @@ def _emit_report(
     if output is None:
         raise InvalidFieldError("--output", f"a path for --format {fmt.value}", missing=True)
     if fmt is ReportFmt.xlsx:
-        import xlsxwriter
+        from infra.render.tables import open_workbook
 
-        with xlsxwriter.Workbook(str(output), {"remove_timezone": True}) as book:
+        with open_workbook(str(output)) as book:  # text stays text: never a formula
             for name in sections:
                 flat(report[name]).write_excel(book, worksheet=name[:31], autofit=True)
         return
     output.mkdir(parents=True, exist_ok=True)
     for name in sections:
         df = report[name]
-        if fmt is ReportFmt.csv:
-            flat(df).with_columns(pl.col(pl.Date, pl.Datetime).cast(pl.String)).write_csv(
-                output / f"{name}.csv"
+        if fmt is ReportFmt.csv:  # text a spreadsheet would run is neutralised
+            write_csv(
+                flat(df).with_columns(pl.col(pl.Date).cast(pl.String)), str(output / f"{name}.csv")
             )
         else:
             df.write_parquet(output / f"{name}.parquet")

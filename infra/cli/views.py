@@ -6,24 +6,31 @@ Thin: parse options, load the event frame (cached), call a projection, filter, s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
 from domain.errors import InvalidFieldError, LedgerError
-from domain.values import FinancialYear
-from infra.cli.app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.cli.app import (
+    AllOpt,
+    AsOfOpt,
+    KnownAtOpt,
+    LimitOpt,
+    _settings,
+    app,
+    parse_as_of,
+    parse_known_at,
+    table_rows,
+)
 from infra.cli.from_views import ViewsReadOpt, snapshot_from_views
 from infra.render.tables import emit_frame
-from infra.store.frame_cache import scan_event_frame
-from projections import diversity
-from projections.market import CONCENTRATION_COLUMNS, MARKET_COLUMNS, concentration, in_order
-from projections.market import market as market_view
-from projections.standing import Snapshot
+
+if TYPE_CHECKING:  # polars and the views load only when a view command runs
+    import polars as pl
+
+    from projections.standing import Snapshot
 
 
 class FrameFmt(StrEnum):
@@ -56,7 +63,15 @@ CommissionerOpt = Annotated[
 ]
 
 
-def _segment(view: pl.LazyFrame, category: str | None, commissioner: str | None) -> pl.LazyFrame:
+def _segment(
+    view: pl.LazyFrame, category: str | None, commissioner: str | None, year: str | None = None
+) -> pl.LazyFrame:
+    """The rows of one segment, and of one financial year when given (filtered before the view
+    is computed: the other years are never worked out)."""
+    import polars as pl
+
+    if year is not None:
+        view = view.filter(pl.col("financial_year") == year)
     if category is not None:
         view = view.filter(pl.col("service_category") == category)
     if commissioner is not None:
@@ -79,26 +94,34 @@ def _render(
     fmt: FrameFmt,
     output: Path | None,
     title: str,
+    limit: int | None = None,
 ) -> None:
-    """Keep one financial year if asked, and write the view's columns."""
+    """Keep one financial year if asked, and write the view's columns (a table: the first
+    `limit` rows)."""
+    import polars as pl
+
     if year is not None:
         rows = rows.filter(pl.col("financial_year") == year)
-    emit_frame(rows.select(columns), fmt.value, output=str(output) if output else None, title=title)
+    where = str(output) if output else None
+    emit_frame(rows.select(columns), fmt.value, output=where, title=title, limit=limit)
 
 
 def _year(label: str) -> str:
+    from domain.values import FinancialYear
+
     try:
         return FinancialYear.parse(label).label
     except InvalidFieldError:
         raise InvalidFieldError("--year", "a financial year such as 2014/15", label) from None
 
 
-def _draw(chart: Path | None, draw: Callable[[pl.DataFrame], Any], rows: pl.DataFrame) -> None:
-    """A chart is about change over time: it shows every year of the segment's rows."""
+def _draw(chart: Path | None, draw: str, rows: pl.DataFrame) -> None:
+    """A chart is about change over time: it shows every year of the segment's rows. (altair
+    and vl-convert load only when a chart is asked for.)"""
     if chart is not None:
-        from infra.render.charts import save_chart
+        from infra.render import charts
 
-        save_chart(draw(rows), chart)
+        charts.save_chart(getattr(charts, draw)(rows), chart)
 
 
 def _frame(
@@ -107,9 +130,12 @@ def _frame(
     """The events the market views read: as known now, the cache's corrections applied (these
     views read only the events in force); as known at a time, the whole frame, cut there.
     With `--views`, the projector's tables when they can answer (`infra.cli.from_views`)."""
+    from infra.store.frame_cache import scan_event_frame
+
     found = snapshot_from_views(views, day or dt.date.today(), known)
     if found is not None:
         return found
+
     return scan_event_frame(_settings.get("store"), in_force=known is None)
 
 
@@ -123,19 +149,35 @@ def market(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
     views: ViewsReadOpt = None,
 ) -> None:
     """Spend and market share per provider per segment (service category x commissioner, and
     each alone) per financial year."""
-    from infra.render.charts import market_chart
+    from projections.market import MARKET_COLUMNS, in_order
+    from projections.market import market as market_view
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
     rows = in_order(
-        _segment(market_view(_frame(known, views, day), day, known), category, commissioner)
+        _segment(
+            market_view(_frame(known, views, day), day, known),
+            category,
+            commissioner,
+            None if chart else year,  # a chart shows every year
+        )
     ).collect()
-    _draw(chart, market_chart, rows)
-    _render(rows, MARKET_COLUMNS, year=year, fmt=fmt, output=output, title=f"Market as of {day}")
+    _draw(chart, "market_chart", rows)
+    _render(
+        rows,
+        MARKET_COLUMNS,
+        year=year,
+        fmt=fmt,
+        output=output,
+        title=f"Market as of {day}",
+        limit=table_rows(limit, every),
+    )
 
 
 @app.command("concentration")
@@ -148,17 +190,24 @@ def concentration_(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
     views: ViewsReadOpt = None,
 ) -> None:
     """Per segment and year: providers, spend, HHI (0-10,000), CR3 (a fraction), effective
     number of providers (exp Shannon) and Simpson index."""
-    from infra.render.charts import concentration_chart
+    from projections.market import CONCENTRATION_COLUMNS, concentration, in_order
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
-    view = _segment(concentration(_frame(known, views, day), day, known), category, commissioner)
+    view = _segment(
+        concentration(_frame(known, views, day), day, known),
+        category,
+        commissioner,
+        None if chart else year,
+    )
     rows = in_order(view).collect()
-    _draw(chart, concentration_chart, rows)
+    _draw(chart, "concentration_chart", rows)
     _render(
         rows,
         CONCENTRATION_COLUMNS,
@@ -166,6 +215,7 @@ def concentration_(
         fmt=fmt,
         output=output,
         title=f"Concentration as of {day}",
+        limit=table_rows(limit, every),
     )
 
 
@@ -187,18 +237,21 @@ def diversity_(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
     views: ViewsReadOpt = None,
 ) -> None:
     """Diversity of the market: spend shares by provider sector and size band, entrants and
     exits, small third-sector providers at risk. The chart is the sector mix over time."""
-    from infra.render.charts import diversity_chart
+    from projections import diversity
+    from projections.market import in_order
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
     frame = _frame(known, views, day)
     if chart is not None:
         mix = _segment(diversity.mix(frame, day, known), category, commissioner)
-        _draw(chart, diversity_chart, in_order(mix).collect())
+        _draw(chart, "diversity_chart", in_order(mix).collect())
     title = f"Diversity ({part.value}) as of {day}"
     if part is Part.at_risk:
         if category or commissioner:
@@ -207,11 +260,21 @@ def diversity_(
                 "--commissioner"
             )
         rows = diversity.at_risk(frame, day, known).collect()
-        _render(rows, diversity.RISK_COLUMNS, year=year, fmt=fmt, output=output, title=title)
+        shown = table_rows(limit, every)
+        _render(
+            rows,
+            diversity.RISK_COLUMNS,
+            year=year,
+            fmt=fmt,
+            output=output,
+            title=title,
+            limit=shown,
+        )
         return
     if part is Part.mix:
         view, columns = diversity.mix(frame, day, known), diversity.MIX_COLUMNS
     else:
         view, columns = diversity.entry_exit(frame, day, known), diversity.ENTRY_COLUMNS
-    rows = in_order(_segment(view, category, commissioner)).collect()
-    _render(rows, columns, year=year, fmt=fmt, output=output, title=title)
+    rows = in_order(_segment(view, category, commissioner, year)).collect()
+    shown = table_rows(limit, every)
+    _render(rows, columns, year=year, fmt=fmt, output=output, title=title, limit=shown)
