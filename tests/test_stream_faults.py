@@ -78,6 +78,10 @@ def _relay_all(store: str, bootstrap: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def _batches(lines: list[dict[str, object]]) -> int:
+    return sum(x["event"] == "batch" for x in lines)
+
+
 def _on_topic(store: str, bootstrap: str) -> tuple[int, int]:
     """Every stored event is on the topic (once or more): (messages, events)."""
     messages = topic_identities(bootstrap)
@@ -101,11 +105,14 @@ def test_relay_killed_at_ten_random_points(
     try:
         for run in range(10):
             relay = Process(
-                ["--store", store, "relay", "--bootstrap", broker.bootstrap, "--batch", "1000"],
+                ["--store", store, "relay", "--bootstrap", broker.bootstrap, "--batch", "500"],
                 tmp_path / f"relay-{run}.log",
             )
-            relay.wait_for(lambda lines: any(x["event"] == "batch" for x in lines))
-            time.sleep(rng.uniform(0.0, 0.6))
+            # a random point: after 1 to 4 acknowledged batches (of 100 in all), a little way
+            # into the next one (reading, encoding, sending or waiting for the acknowledgements)
+            batches = rng.randint(1, 4)
+            relay.wait_for(lambda lines, n=batches: _batches(lines) >= n)
+            time.sleep(rng.uniform(0.0, 0.03))
             relay.kill()
             relay.close()
             kills += 1
