@@ -122,6 +122,8 @@ def test_record_one_event_from_flags(tmp_path: Path) -> None:
     cledger(
         "record",
         "GrantAwarded",
+        "--recorded-by",
+        "tester",
         "--event-id",
         "g2",
         "--effective-on",
@@ -153,6 +155,8 @@ def test_record_one_event_from_flags(tmp_path: Path) -> None:
     done = cledger(
         "record",
         "Extended",
+        "--recorded-by",
+        "tester",
         "--agreement-id",
         "g-002",
         "--new-end",
@@ -166,6 +170,8 @@ def test_record_one_event_from_flags(tmp_path: Path) -> None:
     done = cledger(
         "record",
         "RolledOver",
+        "--recorded-by",
+        "tester",
         "--agreement-id",
         "g-002",
         "--new-end",
@@ -180,7 +186,7 @@ def test_record_one_event_from_flags(tmp_path: Path) -> None:
     "args,fragments",
     [
         (["agreements", "--as-of", "2008-13-01"], ["--as-of", "expected a date"]),
-        (["history", "nope"], ["agreement 'nope' is not in the ledger"]),
+        (["history", "nope"], ["no ledger at", "create one with 'cledger init'"]),
         (["import", "/no/such/file.jsonl"], ["/no/such/file.jsonl", "cannot open"]),
         (["record", "Promoted"], ["field 'type' is 'Promoted'"]),
     ],

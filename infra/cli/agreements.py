@@ -17,8 +17,10 @@ from infra.cli.app import (
     KnownAtOpt,
     _ledger,
     app,
+    event_frame,
     parse_as_of,
     parse_known_at,
+    require_names,
 )
 from infra.render.tables import emit_rows
 
@@ -44,6 +46,9 @@ def agreements(
             "--status", "one of " + ", ".join(STATUSES) + ", ended, open", status
         )
     ledger = _ledger()
+    require_names(
+        event_frame(), known, commissioner=commissioner, provider=provider, category=category
+    )
     entries = build_register(ledger.facts(), as_of=day, known_at=known)
     rows = []
     for e in entries:
@@ -76,9 +81,8 @@ def history(
     ledger = _ledger()
     found = ledger.agreement(agreement)
     if found is None:
-        raise LedgerError(
-            f"agreement '{agreement}' is not in the ledger; expected an existing agreement_id"
-        )
+        require_names(event_frame(), agreement=agreement)  # names the closest
+        raise LedgerError(f"no agreement '{agreement}'; 'cledger agreements' lists them")
     rows = []
     for line in agreement_history(list(found.facts)):
         for depth, item in [(0, line)] + [(1, a) for a in line.amendments]:

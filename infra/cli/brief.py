@@ -18,7 +18,20 @@ import orjson
 import typer
 
 from domain.errors import InvalidFieldError
-from infra.cli.app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.cli.app import (
+    AgreementOpt,
+    AsOfOpt,
+    CategoryOpt,
+    CommissionerOpt,
+    KnownAtOpt,
+    LeadOpt,
+    app,
+    event_frame,
+    parse_as_of,
+    parse_known_at,
+    require_names,
+    snapshot,
+)
 from infra.render.tables import emit_frame
 
 if TYPE_CHECKING:  # polars and the views load only when a view command runs
@@ -58,12 +71,32 @@ ReportFmtOpt = Annotated[
 OutputOpt = Annotated[Path | None, typer.Option("--output", help="write to this path")]
 
 
-def _snapshot(as_of: str | None, known_at: str | None) -> Snapshot:
-    from infra.store.frame_cache import scan_event_frame
-    from projections.standing import Snapshot
+MonthsOpt = Annotated[int, typer.Option("--months", help="how far ahead, in months")]
 
-    day, known = parse_as_of(as_of), parse_known_at(known_at)
-    return Snapshot.of(scan_event_frame(_settings.get("store")), day, known)
+
+def _selected(
+    as_of: str | None,
+    known_at: str | None,
+    *,
+    agreement: str | None,
+    lead: str | None,
+    commissioner: str | None,
+    category: str | None,
+) -> tuple[Snapshot, pl.Series | None]:
+    """The snapshot on the date and the agreements the filters keep (None: no filter); each
+    name given must be one the ledger holds."""
+    from projections.selection import selected
+
+    snap = snapshot(as_of, known_at)
+    names = {"agreement": agreement, "lead": lead, "commissioner": commissioner}
+    require_names(snap, **names, category=category)
+    return snap, selected(snap, **names, category=category)
+
+
+def _months(months: int) -> int:
+    if months < 0:
+        raise InvalidFieldError("--months", "a number of months, 0 or more", str(months))
+    return months
 
 
 def _emit(df: pl.LazyFrame, fmt: ViewFmt, output: Path | None, title: str) -> None:
@@ -74,47 +107,88 @@ def _emit(df: pl.LazyFrame, fmt: ViewFmt, output: Path | None, title: str) -> No
 
 @app.command("continuity")
 def continuity_cmd(
+    agreement: AgreementOpt = None,
+    lead: LeadOpt = None,
+    commissioner: CommissionerOpt = None,
+    category: CategoryOpt = None,
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
 ) -> None:
     """Every agreement's lineage, incumbent and tenure, non-competitive renewals, limbo days,
-    handovers survived and responsible lead (orphans flagged)."""
+    handovers survived and responsible lead (orphans flagged); the filters keep the agreements
+    of one lead, commissioner or service category as they stand on the date."""
     from projections.continuity import continuity
+    from projections.selection import keep
 
-    snap = _snapshot(as_of, known_at)
-    _emit(continuity(snap, snap.as_of), fmt, output, f"Continuity as of {snap.as_of}")
+    snap, ids = _selected(
+        as_of,
+        known_at,
+        agreement=agreement,
+        lead=lead,
+        commissioner=commissioner,
+        category=category,
+    )
+    view = keep(continuity(snap, snap.as_of), ids)
+    _emit(view, fmt, output, f"Continuity as of {snap.as_of}")
 
 
 @app.command("pipeline")
 def pipeline_cmd(
-    months: Annotated[int, typer.Option("--months", help="how far ahead, in months")] = 6,
+    months: MonthsOpt = 6,
+    agreement: AgreementOpt = None,
+    lead: LeadOpt = None,
+    commissioner: CommissionerOpt = None,
+    category: CategoryOpt = None,
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
 ) -> None:
-    """Agreements ending within N months with no decision recorded since their last term."""
+    """Agreements ending within N months with no decision recorded since their last term; the
+    filters keep the agreements of one lead, commissioner or service category."""
     from projections.pipeline import pipeline
+    from projections.selection import keep
 
-    snap = _snapshot(as_of, known_at)
+    months = _months(months)
+    snap, ids = _selected(
+        as_of,
+        known_at,
+        agreement=agreement,
+        lead=lead,
+        commissioner=commissioner,
+        category=category,
+    )
     title = f"Ending by {months} months after {snap.as_of} with no decision"
-    _emit(pipeline(snap, snap.as_of, months), fmt, output, title)
+    _emit(keep(pipeline(snap, snap.as_of, months), ids), fmt, output, title)
 
 
 @app.command("flags")
 def flags_cmd(
+    agreement: AgreementOpt = None,
+    lead: LeadOpt = None,
+    commissioner: CommissionerOpt = None,
+    category: CategoryOpt = None,
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
 ) -> None:
-    """Red flags across the ledger: one row per agreement and flag, with the reason."""
+    """Red flags across the ledger: one row per agreement and flag, with the reason; the
+    filters keep the agreements of one lead, commissioner or service category."""
     from projections.audit import flags
+    from projections.selection import keep
 
-    snap = _snapshot(as_of, known_at)
-    _emit(flags(snap, snap.as_of), fmt, output, f"Red flags as of {snap.as_of}")
+    snap, ids = _selected(
+        as_of,
+        known_at,
+        agreement=agreement,
+        lead=lead,
+        commissioner=commissioner,
+        category=category,
+    )
+    _emit(keep(flags(snap, snap.as_of), ids), fmt, output, f"Red flags as of {snap.as_of}")
 
 
 @app.command("audit")
@@ -129,29 +203,39 @@ def audit_cmd(
     its terms, continuity, lineage and flags."""
     from projections.audit import AUDIT_SECTIONS, audit, audit_markdown
 
-    snap = _snapshot(as_of, known_at)
+    snap = snapshot(as_of, known_at)
+    require_names(snap, agreement=agreement)
     report = audit(snap, agreement, snap.as_of)
     _emit_report(report, AUDIT_SECTIONS, audit_markdown, fmt, output)
 
 
 @app.command("brief")
 def brief_cmd(
-    lead: Annotated[str | None, typer.Option("--lead", help="a commissioning lead")] = None,
-    commissioner: Annotated[
-        str | None, typer.Option("--commissioner", help="a commissioner id")
+    lead: Annotated[
+        str | None, typer.Option("--lead", help="a commissioning lead ('cledger leads')")
     ] = None,
+    commissioner: CommissionerOpt = None,
+    months: Annotated[
+        int, typer.Option("--months", help="how far ahead decisions due are listed, in months")
+    ] = 6,
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     fmt: ReportFmtOpt = ReportFmt.markdown,
     output: OutputOpt = None,
 ) -> None:
-    """A handover brief for a lead or organisation: holdings, non-competitive renewals and why,
-    limbo, settlements, lineage, corrections, last year's spend by sector and size, decisions
-    due in 6 months, red flags."""
+    """A handover brief for a lead or organisation: how the portfolio came (each handover with
+    when it was recorded), holdings, non-competitive renewals and why, limbo, settlements,
+    lineage, corrections, last year's spend by sector and size, decisions due in the next
+    months, red flags."""
     from projections.briefing import SECTIONS, brief, to_markdown
+    from projections.standing import Snapshot
 
-    snap = _snapshot(as_of, known_at)
-    report = brief(snap, snap.as_of, lead=lead, commissioner=commissioner)
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    frame = event_frame()
+    require_names(Snapshot.of(frame, day, known), lead=lead, commissioner=commissioner)
+    report = brief(
+        frame, day, lead=lead, commissioner=commissioner, known_at=known, months=_months(months)
+    )
     _emit_report(report, SECTIONS, to_markdown, fmt, output)
 
 

@@ -16,9 +16,18 @@ import typer
 
 from domain.errors import InvalidFieldError, LedgerError
 from domain.values import FinancialYear
-from infra.cli.app import AsOfOpt, KnownAtOpt, _settings, app, parse_as_of, parse_known_at
+from infra.cli.app import (
+    AsOfOpt,
+    CategoryOpt,
+    CommissionerOpt,
+    KnownAtOpt,
+    app,
+    event_frame,
+    parse_as_of,
+    parse_known_at,
+    require_names,
+)
 from infra.render.tables import emit_frame
-from infra.store.frame_cache import scan_event_frame
 from projections import diversity
 from projections.market import CONCENTRATION_COLUMNS, MARKET_COLUMNS, concentration, in_order
 from projections.market import market as market_view
@@ -45,12 +54,6 @@ OutputOpt = Annotated[
 ]
 ChartOpt = Annotated[
     Path | None, typer.Option("--chart", help="also draw a chart: .png, .svg or .html")
-]
-CategoryOpt = Annotated[
-    str | None, typer.Option("--category", help="only this service category (slug)")
-]
-CommissionerOpt = Annotated[
-    str | None, typer.Option("--commissioner", help="only this commissioner id")
 ]
 
 
@@ -99,10 +102,15 @@ def _draw(chart: Path | None, draw: Callable[[pl.DataFrame], Any], rows: pl.Data
         save_chart(draw(rows), chart)
 
 
-def _frame(known: dt.datetime | None) -> pl.LazyFrame:
+def _frame(
+    known: dt.datetime | None, category: str | None = None, commissioner: str | None = None
+) -> pl.LazyFrame:
     """The events the market views read: as known now, the cache's corrections applied (these
-    views read only the events in force); as known at a time, the whole frame, cut there."""
-    return scan_event_frame(_settings.get("store"), in_force=known is None)
+    views read only the events in force); as known at a time, the whole frame, cut there. A
+    segment's category and commissioner must be names the ledger holds."""
+    frame = event_frame(in_force=known is None)
+    require_names(frame, known, category=category, commissioner=commissioner)
+    return frame
 
 
 @app.command()
@@ -123,7 +131,9 @@ def market(
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
     rows = in_order(
-        _segment(market_view(_frame(known), day, known), category, commissioner)
+        _segment(
+            market_view(_frame(known, category, commissioner), day, known), category, commissioner
+        )
     ).collect()
     _draw(chart, market_chart, rows)
     _render(rows, MARKET_COLUMNS, year=year, fmt=fmt, output=output, title=f"Market as of {day}")
@@ -146,7 +156,8 @@ def concentration_(
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
-    view = _segment(concentration(_frame(known), day, known), category, commissioner)
+    frame = _frame(known, category, commissioner)
+    view = _segment(concentration(frame, day, known), category, commissioner)
     rows = in_order(view).collect()
     _draw(chart, concentration_chart, rows)
     _render(
@@ -184,7 +195,7 @@ def diversity_(
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year = _checked(year, fmt, output)
-    frame = _frame(known)
+    frame = _frame(known, category, commissioner)
     if chart is not None:
         mix = _segment(diversity.mix(frame, day, known), category, commissioner)
         _draw(chart, diversity_chart, in_order(mix).collect())
