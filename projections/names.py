@@ -17,6 +17,7 @@ annual value in force of those agreements, as the brief totals a portfolio.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -181,6 +182,16 @@ def _distinct(column: str) -> pl.Expr:
     """How many different ids a group's id lists hold."""
     ids = pl.col(column).list.explode(keep_nulls=False, empty_as_null=False)
     return ids.n_unique().cast(pl.Int64)
+
+
+def display_names(frame: Events, as_of: dt.date) -> dict[str, dict[str, str]]:
+    """The names providers and commissioners went by on `as_of` (their latest by then), for
+    charts and tables that show names rather than ids: `{"provider": {id: name}, ...}`."""
+    out: dict[str, dict[str, str]] = {}
+    for kind, rows_of in (("provider", provider_rows), ("commissioner", commissioner_rows)):
+        rows = rows_of(frame, as_of).select(f"{kind}_id", "name").drop_nulls().collect()
+        out[kind] = dict(rows.iter_rows())
+    return out
 
 
 # -- search --------------------------------------------------------------------------------------

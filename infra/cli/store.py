@@ -76,7 +76,7 @@ def import_(
         list[Path],
         typer.Argument(
             metavar="FILE...",
-            help="a native JSON Lines file (FORMAT.md); for other formats, one or more files",
+            help="a native JSON Lines file (docs/format.md); for other formats, one or more files",
         ),
     ],
     fmt: Annotated[

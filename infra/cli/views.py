@@ -48,6 +48,14 @@ class Part(StrEnum):
 
 
 YearOpt = Annotated[str | None, typer.Option("--year", help="a financial year such as 2014/15")]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--until",
+        help="the last financial year shown (rows and chart), e.g. 2026/27; without it a chart "
+        "fades the years after the as-of date, which hold only committed spend",
+    ),
+]
 FormatOpt = Annotated[FrameFmt, typer.Option("--format", help="table, csv, json, parquet or xlsx")]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", help="write to this file (required for parquet, xlsx)")
@@ -87,19 +95,52 @@ def _render(
     emit_frame(rows.select(columns), fmt.value, output=str(output) if output else None, title=title)
 
 
-def _year(label: str) -> str:
+def _year(label: str, option: str = "--year") -> str:
     try:
         return FinancialYear.parse(label).label
     except InvalidFieldError:
-        raise InvalidFieldError("--year", "a financial year such as 2014/15", label) from None
+        raise InvalidFieldError(option, "a financial year such as 2014/15", label) from None
 
 
-def _draw(chart: Path | None, draw: Callable[[pl.DataFrame], Any], rows: pl.DataFrame) -> None:
-    """A chart is about change over time: it shows every year of the segment's rows."""
-    if chart is not None:
-        from infra.render.charts import save_chart
+def _last_year(label: str | None) -> str | None:
+    return _year(label, "--until") if label is not None else None
 
-        save_chart(draw(rows), chart)
+
+def _until(rows: pl.DataFrame, until: str | None) -> pl.DataFrame:
+    """Leave out the financial years after `until` (a label, already checked)."""
+    if until is None:
+        return rows
+    return rows.filter(pl.col("financial_year").str.slice(0, 4) <= until[:4])
+
+
+def _draw(
+    chart: Path | None,
+    draw: Callable[[pl.DataFrame, Any], Any],
+    rows: pl.DataFrame,
+    frame: pl.LazyFrame,
+    *,
+    day: dt.date,
+    known: dt.datetime | None,
+    category: str | None,
+    commissioner: str | None,
+) -> None:
+    """A chart is about change over time: it shows every year of the segment's rows, names for
+    ids, and the as-of date (the years after it faded as committed)."""
+    if chart is None:
+        return
+    from infra.render.charts import ChartContext, save_chart
+    from projections.names import display_names
+
+    names = display_names(frame, day)
+    context = ChartContext(
+        as_of=day,
+        known_at=known,
+        providers=names["provider"],
+        commissioners=names["commissioner"],
+        category=category,
+        commissioner=commissioner,
+    )
+    save_chart(draw(rows, context), chart)
 
 
 def _frame(
@@ -118,6 +159,7 @@ def market(
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     year: YearOpt = None,
+    until: UntilOpt = None,
     category: CategoryOpt = None,
     commissioner: CommissionerOpt = None,
     fmt: FormatOpt = FrameFmt.table,
@@ -129,13 +171,12 @@ def market(
     from infra.render.charts import market_chart
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    year = _checked(year, fmt, output)
-    rows = in_order(
-        _segment(
-            market_view(_frame(known, category, commissioner), day, known), category, commissioner
-        )
-    ).collect()
-    _draw(chart, market_chart, rows)
+    year, until = _checked(year, fmt, output), _last_year(until)
+    frame = _frame(known, category, commissioner)
+    view = _segment(market_view(frame, day, known), category, commissioner)
+    rows = _until(in_order(view).collect(), until)
+    segment = {"category": category, "commissioner": commissioner}
+    _draw(chart, market_chart, rows, frame, day=day, known=known, **segment)
     _render(rows, MARKET_COLUMNS, year=year, fmt=fmt, output=output, title=f"Market as of {day}")
 
 
@@ -144,6 +185,7 @@ def concentration_(
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     year: YearOpt = None,
+    until: UntilOpt = None,
     category: CategoryOpt = None,
     commissioner: CommissionerOpt = None,
     fmt: FormatOpt = FrameFmt.table,
@@ -155,11 +197,12 @@ def concentration_(
     from infra.render.charts import concentration_chart
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    year = _checked(year, fmt, output)
+    year, until = _checked(year, fmt, output), _last_year(until)
     frame = _frame(known, category, commissioner)
     view = _segment(concentration(frame, day, known), category, commissioner)
-    rows = in_order(view).collect()
-    _draw(chart, concentration_chart, rows)
+    rows = _until(in_order(view).collect(), until)
+    segment = {"category": category, "commissioner": commissioner}
+    _draw(chart, concentration_chart, rows, frame, day=day, known=known, **segment)
     _render(
         rows,
         CONCENTRATION_COLUMNS,
@@ -183,6 +226,7 @@ def diversity_(
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     year: YearOpt = None,
+    until: UntilOpt = None,
     category: CategoryOpt = None,
     commissioner: CommissionerOpt = None,
     fmt: FormatOpt = FrameFmt.table,
@@ -194,11 +238,13 @@ def diversity_(
     from infra.render.charts import diversity_chart
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    year = _checked(year, fmt, output)
+    year, until = _checked(year, fmt, output), _last_year(until)
     frame = _frame(known, category, commissioner)
     if chart is not None:
         mix = _segment(diversity.mix(frame, day, known), category, commissioner)
-        _draw(chart, diversity_chart, in_order(mix).collect())
+        segment = {"category": category, "commissioner": commissioner}
+        mix_rows = _until(in_order(mix).collect(), until)
+        _draw(chart, diversity_chart, mix_rows, frame, day=day, known=known, **segment)
     title = f"Diversity ({part.value}) as of {day}"
     if part is Part.at_risk:
         if category or commissioner:
@@ -213,5 +259,5 @@ def diversity_(
         view, columns = diversity.mix(frame, day, known), diversity.MIX_COLUMNS
     else:
         view, columns = diversity.entry_exit(frame, day, known), diversity.ENTRY_COLUMNS
-    rows = in_order(_segment(view, category, commissioner)).collect()
+    rows = _until(in_order(_segment(view, category, commissioner)).collect(), until)
     _render(rows, columns, year=year, fmt=fmt, output=output, title=title)
