@@ -91,7 +91,7 @@ def os_message(err: OSError) -> str:
         if name.startswith(".") and name.endswith(".partial"):
             path = os.path.join(head, name[1 : -len(".partial")])
         return f"cannot use {path}: {describe_os_error(err)}"
-    return describe_os_error(err)
+    return f"cannot write or read a file: {describe_os_error(err)}"
 
 
 def _quiet_pipe() -> None:

@@ -17,11 +17,12 @@ import datetime as dt
 import inspect
 import re
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from domain.errors import InvalidFieldError
+from domain.errors import InvalidFieldError, LedgerError
 from infra.bootstrap import existing_store, open_ledger
 
 if TYPE_CHECKING:  # polars and the projections load only when a view runs
@@ -137,6 +138,28 @@ def require_names(
     )
     for kind, value in ids.items():
         require(snap, kind, value)
+
+
+def output_file(path: Path | None, option: str = "--output") -> None:
+    """Refuse, before any work, an output file that cannot be one: a folder, or in a folder
+    that does not exist."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise LedgerError(
+            f"{option} {path} is a folder; expected a file path such as {path / 'view.csv'}"
+        )
+    parent = path.expanduser().resolve().parent
+    if not parent.is_dir():
+        raise LedgerError(
+            f"{option} {path}: folder {parent} does not exist; create it or choose another path"
+        )
+
+
+def output_folder(path: Path, option: str = "--output") -> None:
+    """Refuse an output folder that is a file."""
+    if path.exists() and not path.is_dir():
+        raise LedgerError(f"{option} {path} is a file; expected a folder (one file per section)")
 
 
 # -- parsing --------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from infra.cli.app import (
     LeadOpt,
     app,
     event_frame,
+    output_file,
+    output_folder,
     parse_as_of,
     parse_known_at,
     require_names,
@@ -102,6 +104,7 @@ def _months(months: int) -> int:
 def _emit(df: pl.LazyFrame, fmt: ViewFmt, output: Path | None, title: str) -> None:
     if fmt in (ViewFmt.parquet, ViewFmt.xlsx) and output is None:
         raise InvalidFieldError("--output", f"a file path for --format {fmt.value}", missing=True)
+    output_file(output)
     emit_frame(df.collect(), fmt.value, output=str(output) if output else None, title=title)
 
 
@@ -250,6 +253,10 @@ def _emit_report(
 
     from projections.report import flat, json_ready
 
+    if fmt in (ReportFmt.csv, ReportFmt.parquet) and output is not None:
+        output_folder(output)
+    elif fmt is not ReportFmt.table:
+        output_file(output)
     if fmt in (ReportFmt.markdown, ReportFmt.json):
         text = (
             markdown(report)

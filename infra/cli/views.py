@@ -23,6 +23,7 @@ from infra.cli.app import (
     KnownAtOpt,
     app,
     event_frame,
+    output_file,
     parse_as_of,
     parse_known_at,
     require_names,
@@ -77,6 +78,7 @@ def _checked(year: str | None, fmt: FrameFmt, output: Path | None) -> str | None
     """Refuse bad options before any work: the financial year's label, if one was given."""
     if fmt in (FrameFmt.parquet, FrameFmt.xlsx) and output is None:
         raise LedgerError(f"--format {fmt.value} writes a file; expected --output PATH")
+    output_file(output)
     return _year(year) if year is not None else None
 
 

@@ -167,11 +167,10 @@ def _as_blocks(rows: pl.DataFrame, series: str, value: str) -> pl.DataFrame:
 def _time_layers(rows: pl.DataFrame, ctx: ChartContext, y_top: float) -> list[Any]:
     """The veil over the committed years (from the as-of date on) and the "today" rule, when
     the as-of date falls within the years drawn."""
-    first = float(int(rows["x"].min()))  # type: ignore[arg-type]
-    last = float(int(rows["x"].max())) + 1  # type: ignore[arg-type]
-    today = fy_position(ctx.as_of)
-    if not first <= today < last:
+    span = _span(rows, ctx)
+    if span is None:
         return []
+    first, today, last = span
     veil = pl.DataFrame({"x": [today], "x2": [last], "y": [y_top], "label": ["committed"]})
     rule = pl.DataFrame({"x": [today], "y": [y_top], "label": [f"as of {ctx.as_of:%-d %b %Y}"]})
     layers: list[Any] = [
@@ -190,8 +189,15 @@ def _time_layers(rows: pl.DataFrame, ctx: ChartContext, y_top: float) -> list[An
     return layers
 
 
-def _faded(rows: pl.DataFrame, ctx: ChartContext) -> bool:
-    return bool(rows.height) and fy_position(ctx.as_of) < float(int(rows["x"].max())) + 1  # type: ignore[arg-type]
+def _span(rows: pl.DataFrame, ctx: ChartContext) -> tuple[float, float, float] | None:
+    """The axis's start, the as-of date and the axis's end, when the years drawn run on past
+    the as-of date (by more than a day); else None: nothing is committed only."""
+    if rows.is_empty():
+        return None
+    first = float(int(rows["x"].min()))  # type: ignore[arg-type]
+    last = float(int(rows["x"].max())) + 1  # type: ignore[arg-type]
+    today = fy_position(ctx.as_of)
+    return (first, today, last) if first <= today < last - 1.5 / 365 else None
 
 
 def _legend(title: str, *, bottom: bool = False) -> alt.Legend:
@@ -209,7 +215,11 @@ def _chart(layers: list[Any], rows: pl.DataFrame, title: str, ctx: ChartContext)
         )
     return alt.layer(*layers).properties(
         title=alt.TitleParams(
-            title, subtitle=ctx.subtitle(_faded(rows, ctx)), anchor="start", fontSize=15, offset=18
+            title,
+            subtitle=ctx.subtitle(_span(rows, ctx) is not None),
+            anchor="start",
+            fontSize=15,
+            offset=18,
         ),
         width=WIDTH,
         height=HEIGHT,
