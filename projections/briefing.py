@@ -58,7 +58,7 @@ SECTIONS: dict[str, str] = {
     "lineage": "Who held each service before",
     "corrections": "Recorded in error, and corrected",
     "spend_last_year": "Spend in the last complete financial year by provider sector and size",
-    "due": "Decisions due in the next months",
+    "due": f"Decisions due in the next {DUE_MONTHS} months",
     "flags": "Red flags",
 }
 

@@ -32,6 +32,7 @@ def cledger(
 ) -> subprocess.CompletedProcess[str]:
     """`cledger ARGS` in a real process on `store` (frame caches under `cache` when given)."""
     env = {**os.environ, "CLEDGER_STORE": store, "COLUMNS": "200"}
+    env.setdefault("CLEDGER_USER", "tester")  # `record` needs to know who records
     if cache is not None:
         env["CLEDGER_CACHE_DIR"] = str(cache)
     done = subprocess.run(
