@@ -58,6 +58,7 @@ def assert_plain_error(done: subprocess.CompletedProcess[str], *fragments: str) 
         assert fragment in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_import_list_history_stats_export(store_url: str, tmp_path: Path) -> None:
     assert "imported 9 events" in cledger("import", str(EXAMPLE), store=store_url).stdout
     again = cledger("import", str(EXAMPLE), store=store_url).stdout
@@ -104,6 +105,7 @@ def test_import_list_history_stats_export(store_url: str, tmp_path: Path) -> Non
     assert cledger("export", store=other).stdout == first
 
 
+@pytest.mark.slow
 def test_known_at_without_a_zone_means_utc(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path}/l.db"
     cledger("import", str(EXAMPLE), store=store)
@@ -117,6 +119,7 @@ def test_known_at_without_a_zone_means_utc(tmp_path: Path) -> None:
     assert now.splitlines()[0] == ",".join(AGREEMENT_KEYS)
 
 
+@pytest.mark.slow
 def test_record_one_event_from_flags(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path}/l.db"
     cledger("import", str(EXAMPLE), store=store)

@@ -59,6 +59,7 @@ def rows(*args: str, store: str) -> list[dict[str, Any]]:
     return out
 
 
+@pytest.mark.slow
 def test_the_names_with_what_they_hold(named_store: str) -> None:
     store = named_store
     as_of = ("--as-of", "2008-08-01")
@@ -144,6 +145,7 @@ UNKNOWN = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_an_unknown_id_in_any_filter_names_the_closest(tmp_path: Any) -> None:
     store = f"sqlite:///{tmp_path}/l.db"
     cledger("import", str(EXAMPLE), store=store)
@@ -160,6 +162,7 @@ def test_an_unknown_id_on_postgres(pg_url: str) -> None:
         plain_error(cledger(*args, store=pg_url, ok=False), message)
 
 
+@pytest.mark.slow
 def test_filters_keep_the_agreements_they_name(named_store: str) -> None:
     store = named_store
     as_of = ("--as-of", "2008-08-01")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from domain.catalogue import CATALOGUE
 from tests.cli_process import EXAMPLE, cledger, plain_error
 
@@ -47,6 +49,7 @@ def test_an_unknown_flag_or_type_is_refused_and_nothing_stored(store_url: str) -
     assert events(store_url) == before
 
 
+@pytest.mark.slow
 def test_who_records_is_required(store_url: str) -> None:
     cledger("import", str(EXAMPLE), store=store_url)
     nobody = {"CLEDGER_USER": None, "USER": None}
@@ -62,6 +65,7 @@ def test_who_records_is_required(store_url: str) -> None:
     assert (recorded["r1"], recorded["r2"]) == ("unix-name", "ledger-name")
 
 
+@pytest.mark.slow
 def test_record_checks_fields_as_import_does_and_links_the_format(store_url: str) -> None:
     cledger("import", str(EXAMPLE), store=store_url)
     done = cledger(

@@ -23,6 +23,7 @@ HANDOVER = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_brief_in_words_with_money_and_handovers(store_url: str) -> None:
     cledger("import", str(EXAMPLE), store=store_url)
     cledger(*CONTRACT, store=store_url)

@@ -99,6 +99,7 @@ def test_an_unwritable_place_for_a_new_store(tmp_path: Path) -> None:
     plain_error(done, "cannot create the ledger /sys/kernel/cledger/ledger.db", "choose a place")
 
 
+@pytest.mark.slow
 def test_output_paths_that_cannot_be_written(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path}/l.db"
     cledger("import", str(EXAMPLE), store=store)
