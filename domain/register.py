@@ -2,6 +2,26 @@
 
 A pure fold over stored facts (no database): the CLI's `agreements` list and the handover
 questions ("who is responsible for this now?") read it.
+
+It also holds the one definition of an agreement's status on a day (DESIGN.md, "Rules in time"),
+which `projections.standing` computes the same way over the event frame (tests hold the two
+to each other):
+- ended (`terminated`, `decommissioned`, `expired`) once such an event has taken effect;
+- `not_started` before its start, `active` from its start to its end inclusive;
+- past its end with no ending recorded and no decision since its last term was set (a
+  `Reprocured`, or a `Restructured` that merges, splits or novates, after the award, rollover
+  or extension that set the end): `lapsed` for the grace period of `GRACE_DAYS` days after the
+  end, then `ended_without_record`: views treat it as ended on its end date. A decision since
+  the last term ends the lapse at once: the service was passed on or replaced, so the question
+  a lapse asks ("is it still running?") has been answered.
+
+Why a grace period: published histories (registers, 360Giving, OCDS) seldom record an expiry;
+a grant that ended in 2014 is not "held" today. `ended_without_record` is the ledger's reading
+of a silence, never a recorded fact, so the rules refuse nothing because of it: a rollover or
+extension recorded later (retrospectively, however long after the end) is accepted as for a
+lapsed agreement, and the agreement is active again under its new term from the day it takes
+effect. Only a recorded `Terminated`, `Decommissioned` or `Expired` closes an agreement to
+further life events.
 """
 
 from __future__ import annotations
@@ -16,11 +36,16 @@ from domain.agreements import AgreementTerms, agreement_terms
 from domain.catalogue import LedgerEvent
 from domain.timeline import Fact, in_force
 
-ENDED_STATUSES = frozenset({"terminated", "decommissioned", "expired"})
+GRACE_DAYS = 365
+# the restructures that pass an agreement's service on to others: decisions about it
+LINKING_CHANGES = ("merged_into", "split_into", "novated")
+ENDED_STATUSES = frozenset({"terminated", "decommissioned", "expired", "ended_without_record"})
+OPEN_STATUSES = frozenset({"active", "not_started", "lapsed"})
 STATUSES = (
     "active",
     "not_started",
     "lapsed",
+    "ended_without_record",
     "terminated",
     "decommissioned",
     "expired",
@@ -108,8 +133,37 @@ def build_register(
         for handover in handovers:
             if agreement_id in moved.get(handover.event_id, ()):
                 lead = handover.data["to_lead"]
-        entries.append(RegisterEntry(terms, terms.status_on(day), terms.annual_value_on(day), lead))
+        status = status_on(terms, day)
+        entries.append(RegisterEntry(terms, status, terms.annual_value_on(day), lead))
     return entries
+
+
+def status_on(terms: AgreementTerms, day: str) -> str:
+    """The agreement's status on `day` (module docstring), from terms folded over the events
+    effective by `day`: `AgreementTerms.status_on`, with a lapse past its grace period, or
+    after a decision since the last term, told apart as `ended_without_record`."""
+    status = terms.status_on(day)
+    if status != "lapsed":
+        return status
+    past = (dt.date.fromisoformat(day) - dt.date.fromisoformat(terms.end)).days
+    if past > GRACE_DAYS or decided_since_last_term(terms) is not None:
+        return "ended_without_record"
+    return "lapsed"
+
+
+def decided_since_last_term(terms: AgreementTerms) -> LedgerEvent | None:
+    """The first decision about the agreement after the event that set its current end (the
+    award, or the last rollover or extension) other than an ending: a re-procurement, or a
+    restructure that merges, splits or novates it (DESIGN.md, Rules in time)."""
+    setter = terms.terms[-1].event_id if terms.terms else None
+    ids = [d.event_id for d in terms.decisions]
+    since = ids.index(setter) + 1 if setter in ids else 0  # an award is no decision
+    for event in terms.decisions[since:]:
+        if event.type == "Reprocured" or (
+            event.type == "Restructured" and event.data.get("change") in LINKING_CHANGES
+        ):
+            return event
+    return None
 
 
 def _handovers_in_force(by_lead: dict[str, list[Fact]], day: str) -> list[LedgerEvent]:

@@ -1,18 +1,26 @@
 """Red flags across the ledger, and one agreement's audit: its full history with derived facts.
 
 Flags (DESIGN.md, Metric definitions), one row per (agreement, flag), each with a plain-words
-`reason` giving the figures behind it:
+`reason` giving the figures behind it. Two flags are about today and are raised only for an
+agreement not ended on `as_of` (active, not started or lapsed: `Snapshot.agreements`' `open`):
+`no_competition_5_years` and `orphaned` ask someone to act now, and nobody can re-tender or
+take charge of what has ended. The others are facts of the agreement's history that an auditor
+wants whether or not it has since ended (an agreement rolled over six times without
+competition stays so after it ends), so they are raised for ended agreements too, those ended
+without record (past their end by more than the grace period, `GRACE_DAYS`) as for those whose
+ending was recorded: each is judged on what happened up to its end.
 - `serial_non_competitive_renewal`: 3 or more consecutive non-competitive renewals (continuity).
 - `no_competition_5_years`: more than 5 years (the 5th anniversary passed) since the start of
   the last competitively awarded term in the agreement's thread, or, never competed, since the
-  thread began. Only for agreements not ended on `as_of`.
+  thread began. Only for agreements not ended on `as_of` (nor ended without record).
 - `value_raised_without_competition`: the annual value in force on `as_of` more than 25 % above
   the awarded value (an agreement's award is its last competition; a new competition is a new
   agreement). Compared in whole pence.
 - `award_rescinded`: the award was rescinded (known by `known_at`).
 - `limbo_over_12_months`: a run of consecutive extensions of under 365 days each (no rollover or
   longer extension between them) adding more than 365 days in all.
-- `orphaned`: nobody answers for an agreement not ended (continuity's `orphan_reason`).
+- `orphaned`: nobody answers for an agreement not ended, lapsed included (continuity's
+  `orphan_reason`).
 - `missing_rationale`: an event of the agreement, or a handover moving it, lacks the rationale
   FORMAT.md requires (the catalogue's rationale rules), or gives "not stated in the source".
 - `unknown_route`: the award's procurement route is `unknown`.

@@ -2,13 +2,20 @@
 to know on day one, from the ledger rather than from memory (DOMAIN.md, "Why institutional
 memory is lost").
 
-`brief` returns named sections, each the rows of another view with that view's own keys:
+`brief` returns named sections, each the rows of another view with that view's own keys. The
+portfolio is every agreement the lead answers for (or the organisation commissions) that has
+not ended on `as_of` (`projections.standing.standing_status`): those in force (active, or not
+yet started) are *held*; those past their end with nothing recorded, within the grace period,
+are *lapsed* and listed apart, never in what is held or its value; those ended without record
+(past the grace period) are only counted, in `scope`.
 - `handovers`: how the portfolio arrived (handovers to the lead or organisation, with notes);
-- `holdings`: what is held, from whom, worth what, ending when (agreements not ended);
-- `continuity`: the continuity rows of the holdings (lineage, tenure, renewals, limbo);
+- `holdings`: what is held, from whom, worth what, ending when (agreements in force);
+- `lapsed`: past its end with no decision recorded: is the service still running? (days past
+  the end, and the day the grace period ends);
+- `continuity`: the continuity rows of the portfolio (lineage, tenure, renewals, limbo);
 - `non_competitive`: directly awarded, rolled over or extended without competition: how many
   times, and why (each decision's rationale);
-- `limbo`: holdings with limbo days;
+- `limbo`: agreements of the portfolio with limbo days;
 - `settlements`: who-pays settlements recorded on the holdings;
 - `lineage`: who held each service before (the predecessors in each holding's thread);
 - `corrections`: what was recorded in error about the holdings or their predecessors, and how
@@ -16,7 +23,9 @@ memory is lost").
 - `spend_last_year`: spend in the last complete financial year by provider sector and by size
   band (`projections.spend`: annual value x days active / days in year; for a lead, the whole
   spend of the agreements held; for a commissioner, the spend attributed to it);
-- `due`: the expiry pipeline for the next 6 months; `flags`: the red flags of the holdings.
+- `due`: the expiry pipeline for the next 6 months; `flags`: the red flags of the portfolio.
+`scope` counts the agreements held and their annual value (summed exactly, to the penny), the
+lapsed, and those ended without record.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ import polars as pl
 
 from domain.errors import InvalidFieldError, LedgerError
 from projections.audit import flags
-from projections.continuity import continuity, held_by
+from projections.continuity import continuity, portfolio
 from projections.diversity import classed
 from projections.families import as_text
 from projections.frame import (
@@ -40,17 +49,19 @@ from projections.frame import (
     settlements,
 )
 from projections.lineage import ancestry, links
-from projections.market import basis_of
+from projections.market import basis_of, rounded
 from projections.pipeline import pipeline
 from projections.report import pounds
 from projections.report import to_markdown as markdown_document
 from projections.spend import agreement_spend
-from projections.standing import FrameLike, Snapshot, joined
+from projections.standing import GRACE_DAYS, FrameLike, Snapshot, joined
+from projections.sums import exact_sum
 
 DUE_MONTHS = 6
 SECTIONS: dict[str, str] = {
     "handovers": "How the portfolio came to you",
     "holdings": "What you hold: from whom, worth what, ending when",
+    "lapsed": "Past its end: is the service still running?",
     "continuity": "Continuity: lineage, tenure, renewals, limbo",
     "non_competitive": "Awarded, rolled over or extended without competition, and why",
     "limbo": "In limbo: short extensions and lapsed terms",
@@ -80,8 +91,10 @@ def brief(
         raise InvalidFieldError("--commissioner", "no --commissioner with --lead", commissioner)
     snap = Snapshot.of(frame, as_of, known_at)
     _check_known(snap, lead, commissioner)
-    held = held_by(snap, lead=lead, commissioner=commissioner)
-    ids = held["agreement_id"].implode()
+    scope = portfolio(snap, lead=lead, commissioner=commissioner)
+    answers_for = scope.filter(pl.col("open"))  # held, and lapsed
+    held = answers_for.filter(pl.col("status") != "lapsed")
+    ids = answers_for["agreement_id"].implode()
     mine = pl.col("agreement_id").is_in(ids)
     cont = continuity(snap, as_of).filter(mine).collect()
     year = last_complete_year(as_of)
@@ -102,8 +115,9 @@ def brief(
             "responsible_lead",
             joined("commissioner_ids").alias("commissioners"),
         ),
+        "lapsed": _lapsed(snap, answers_for),
         "continuity": cont,
-        "non_competitive": _non_competitive(snap, held, cont),
+        "non_competitive": _non_competitive(snap, answers_for, cont),
         "limbo": cont.filter(pl.col("limbo_days") > 0).select(
             "agreement_id",
             "status",
@@ -113,10 +127,10 @@ def brief(
             "lapsed_days",
             "limbo_days",
         ),
-        "settlements": _settlements(snap, held, lead, commissioner),
-        "lineage": _lineage(snap, held),
-        "corrections": _corrections(snap, held),
-        "spend_last_year": _spend(snap, held, commissioner, year),
+        "settlements": _settlements(snap, answers_for, lead, commissioner),
+        "lineage": _lineage(snap, answers_for),
+        "corrections": _corrections(snap, answers_for),
+        "spend_last_year": _spend(snap, answers_for, commissioner, year),
         "due": pipeline(snap, as_of, months).filter(mine).collect(),
         "flags": flags(snap, as_of).filter(mine).collect(),
     }
@@ -127,7 +141,9 @@ def brief(
             "as_of": as_of,
             "known_at": known_at,
             "agreements": held.height,
-            "total_annual_value": held["annual_value"].sum(),
+            "total_annual_value": pounds_total(held["annual_value"]),
+            "lapsed": sections["lapsed"].height,
+            "ended_without_record": scope.filter(pl.col("status") == "ended_without_record").height,
             "spend_year": fy_text(year),
             "flags": sections["flags"].height,
             "due": sections["due"].height,
@@ -136,6 +152,35 @@ def brief(
         },
         **sections,
     }
+
+
+def pounds_total(amounts: pl.Series) -> float:
+    """A sum of money the same in every run, to the penny (`projections.spend.exact_sum`)."""
+    total = amounts.to_frame("amount").select(exact_sum(pl.col("amount")).round(2)).item()
+    return float(total or 0.0)
+
+
+def _lapsed(snap: Snapshot, answers_for: pl.DataFrame) -> pl.DataFrame:
+    """The portfolio's lapsed agreements: past their end, nothing recorded since. They are not
+    held (no term is in force) but someone should find out whether the service still runs,
+    and roll it over, extend it or record its end before `grace_ends`, after which the ledger
+    takes it as ended on its end date."""
+    lapsed = answers_for.filter(pl.col("status") == "lapsed")
+    return _named(snap, lapsed).select(
+        "agreement_id",
+        "title",
+        "service_category",
+        joined("provider_ids").alias("providers"),
+        joined("provider_names"),
+        "annual_value",  # the last in force: shown, never added to what is held
+        "start",
+        "end",
+        (pl.lit(snap.as_of) - pl.col("end")).dt.total_days().alias("days_past_end"),
+        (pl.col("end") + dt.timedelta(days=GRACE_DAYS)).alias("grace_ends"),
+        "route",
+        "responsible_lead",
+        joined("commissioner_ids").alias("commissioners"),
+    )
 
 
 class UnknownScopeError(LedgerError):
@@ -413,15 +458,15 @@ def _spend(snap: Snapshot, held: pl.DataFrame, commissioner: str | None, year: i
     else:
         spend = spend.filter(pl.col("agreement_id").is_in(held["agreement_id"].implode()))
     rows = as_text(classed(spend, snap.events, snap.as_of)).collect()
-    total = rows["spend"].sum()
+    total = rows.select(exact_sum(pl.col("spend"))).item()
     label = fy_text(year)
     parts = [
         rows.group_by(key)
-        .agg(pl.col("spend").sum())
+        .agg(exact_sum(pl.col("spend")))
         .with_columns(pl.lit(None, pl.String).alias(other))
         for key, other in (("sector", "size_band"), ("size_band", "sector"))
     ]
-    return (
+    return rounded(
         pl.concat([p.select("sector", "size_band", "spend") for p in parts])
         .with_columns(
             pl.lit(label).alias("financial_year"),
@@ -429,7 +474,8 @@ def _spend(snap: Snapshot, held: pl.DataFrame, commissioner: str | None, year: i
         )
         .select("financial_year", "sector", "size_band", "spend", "share")
         .sort("sector", "size_band", nulls_last=True)
-    )
+        .lazy()
+    ).collect()
 
 
 def to_markdown(report: dict[str, Any]) -> str:
@@ -443,6 +489,11 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"As of {scope['as_of']}{known}: {_n(scope['agreements'], 'agreement')} held, worth "
         f"{pounds(scope['total_annual_value'] or 0)} a year; {_n(scope['due'], 'decision')} due "
         f"in the next {months} months; {_n(scope['flags'], 'red flag')}."
+    )
+    intro += (
+        f" Past their end with nothing recorded: {scope['lapsed']} lapsed (listed apart, not "
+        f"held), {scope['ended_without_record']} ended without record (more than "
+        f"{GRACE_DAYS} days past their end: taken as ended then)."
     )
     later = scope.get("handovers_recorded_later")
     if later:

@@ -15,12 +15,16 @@ One row per agreement awarded by `as_of` (rescinded awards have no row), with it
 - `years_since_competition`: from the start of the last competitively awarded term in the thread
   to `as_of` (null when the thread was never competed; `thread_start` says since when).
 - `limbo_days`: the days added by each extension of under 365 days (old end + 1 to new end), plus
-  `lapsed_days`: from end + 1 to `as_of` for a lapsed agreement, or to the day before its ending
-  took effect when the ending came after the end (the lapse was limbo while it lasted).
+  `lapsed_days`: the days of its lapse (`projections.standing.standing_status`), from end + 1 to
+  `as_of` for a lapsed agreement, or to the day before the lapse stopped: an ending or a
+  decision taking effect after the end (the lapse was limbo while it lasted), or the end of
+  the grace period. So at most `GRACE_DAYS` (365): an agreement ended without record shows
+  the 365 days it was presumed to run on, and no more.
 - `handovers_survived`: handovers that moved the agreement, by `as_of`.
-- `orphaned`: an agreement not ended on `as_of` that nobody answers for: no lead recorded, or a
-  commissioner of the agreement was abolished or merged and the agreement was neither moved nor
-  handed over since (`orphan_reason` says which). An ended agreement is never orphaned.
+- `orphaned`: an agreement not ended on `as_of` (active, not started or lapsed) that nobody
+  answers for: no lead recorded, or a commissioner of the agreement was abolished or merged and
+  the agreement was neither moved nor handed over since (`orphan_reason` says which). An ended
+  agreement, recorded or without record, is never orphaned: nobody need answer for it now.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import polars as pl
 from projections.families import as_text
 from projections.frame import commissioners, providers
 from projections.lineage import canonical_providers, lineage_ids, links, threads
-from projections.standing import FrameLike, Snapshot, days, years
+from projections.standing import GRACE_DAYS, FrameLike, Snapshot, days, years
 
 COLUMNS = (
     "agreement_id",
@@ -90,10 +94,13 @@ def _continuity(snap: Snapshot) -> pl.DataFrame:
         pl.col("limbo").sum().cast(pl.Int64).alias("limbo_extensions"),
         pl.col("days_added").filter(pl.col("limbo")).sum().cast(pl.Int64).alias("limbo_ext_days"),
     )
-    lapse_to = (
-        pl.when(pl.col("ended_on").is_null())
-        .then(pl.lit(day) + dt.timedelta(days=1))
-        .otherwise(pl.col("ended_on"))
+    # a lapse runs from the day after the end until an ending or a decision takes effect,
+    # `as_of` (included) or the grace period's end, whichever comes first
+    lapse_to = pl.min_horizontal(
+        "ended_on",
+        "decided_on",
+        pl.col("end") + dt.timedelta(days=GRACE_DAYS + 1),
+        pl.lit(day) + dt.timedelta(days=1),
     )
     needed = [c for c in COLUMNS if c in ag.columns]
     # the derived columns are joined to each other first, narrow, and to the agreements' own
@@ -105,7 +112,7 @@ def _continuity(snap: Snapshot) -> pl.DataFrame:
         .join(_orphans(snap), on="agreement_id", how="left")
     )
     return (
-        ag.select(*needed, "open", "ended_on")
+        ag.select(*needed, "open", "ended_on", "decided_on")
         .join(derived, on="agreement_id", how="left")
         .with_columns(
             tenure_years=years(pl.lit(day), pl.col("tenure_start")),
@@ -215,10 +222,11 @@ def _orphans(snap: Snapshot) -> pl.DataFrame:
     )
 
 
-def held_by(snap: Snapshot, *, lead: str | None, commissioner: str | None) -> pl.DataFrame:
-    """The open agreements (not ended) a lead answers for, or a commissioner commissions, on
-    `as_of`: the portfolio a brief describes."""
-    ag = as_text(snap.agreements.lazy().filter(pl.col("open")))
+def portfolio(snap: Snapshot, *, lead: str | None, commissioner: str | None) -> pl.DataFrame:
+    """Every agreement a lead answers for, or a commissioner commissions, on `as_of`, whatever
+    its status, in agreement-id order: the brief splits it into what is held (in force), what
+    has lapsed, and what ended."""
+    ag = as_text(snap.agreements.lazy())
     if lead is not None:
         return ag.filter(pl.col("responsible_lead") == lead).sort("agreement_id").collect()
     mine = ag.filter(pl.col("commissioner_ids").list.contains(pl.lit(commissioner)))

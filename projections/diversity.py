@@ -23,8 +23,9 @@ import datetime as dt
 import polars as pl
 
 from projections.families import Events, as_text, provider_history, providers
-from projections.market import market, segment_levels, spend_as_of
+from projections.market import market, rounded, segment_levels, spend_as_of
 from projections.spend import Basis, fy_label
+from projections.sums import exact_sum
 
 SMALL = ("micro", "small")
 MIX_COLUMNS = (
@@ -103,7 +104,7 @@ def mix(frame: pl.LazyFrame, as_of: dt.date, known_at: dt.datetime | None = None
     (size_band null), or with `size_band` set (sector null). Columns: financial_year,
     service_category, commissioner_id, sector, size_band, spend, share, year."""
     basis, spend = spend_as_of(frame, as_of, known_at)
-    return as_text(mix_from_classed(classed(spend, basis, as_of)))
+    return rounded(as_text(mix_from_classed(classed(spend, basis, as_of))))
 
 
 def entry_exit_from_market(
@@ -175,8 +176,10 @@ def at_risk_from(events: Events | Basis, spend: pl.LazyFrame, as_of: dt.date) ->
         spend.filter(pl.col("year").is_in([this_year - 1, this_year]))
         .group_by("provider_id")
         .agg(
-            pl.col("spend").filter(pl.col("year") == this_year).sum(),
-            pl.col("spend").filter(pl.col("year") == this_year - 1).sum().alias("spend_last_year"),
+            exact_sum(pl.col("spend").filter(pl.col("year") == this_year)),
+            exact_sum(pl.col("spend").filter(pl.col("year") == this_year - 1)).alias(
+                "spend_last_year"
+            ),
         )
         .with_columns(pl.col("provider_id").cast(pl.String))
     )
@@ -218,7 +221,7 @@ def at_risk(
     Columns: provider_id, name, sector, size_band, agreement_id, end, spend, spend_last_year,
     financial_year."""
     basis, spend = spend_as_of(frame, as_of, known_at)
-    return as_text(at_risk_from(basis, spend, as_of))
+    return rounded(as_text(at_risk_from(basis, spend, as_of)))
 
 
 def _months_later(day: dt.date, months: int) -> dt.date:

@@ -25,9 +25,10 @@ from domain.catalogue import AWARD_TYPES, CATALOGUE, CORRECTION_TYPES
 from projections.audit import continuity_views
 from projections.families import as_text
 from projections.frame import events_as_of
-from projections.market import concentration_from_market, market_from_spend
+from projections.market import concentration_from_market, market_from_spend, rounded
 from projections.spend import agreement_spend
 from projections.standing import Snapshot
+from projections.sums import exact_sum
 
 LEVELS = (
     ("year", "service_category", "commissioner_id"),
@@ -54,7 +55,7 @@ def _spend(frame: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
 
 def _by_segment(spend: pl.DataFrame) -> pl.LazyFrame:
     keys = ("year", "service_category", "commissioner_id", "provider_id")
-    return spend.lazy().group_by(keys).agg(pl.col("spend").sum())
+    return spend.lazy().group_by(keys).agg(exact_sum(pl.col("spend")))
 
 
 def rebuild(frame: pl.DataFrame, as_of: dt.date) -> MarketState:
@@ -65,8 +66,8 @@ def rebuild(frame: pl.DataFrame, as_of: dt.date) -> MarketState:
         as_of,
         frame,
         spend,
-        as_text(view).collect(),
-        as_text(concentration_from_market(view)).collect(),
+        rounded(as_text(view)).collect(),
+        rounded(as_text(concentration_from_market(view))).collect(),
     )
 
 
@@ -90,21 +91,19 @@ def update(state: MarketState, new: pl.DataFrame) -> MarketState:
     spend = pl.concat([state.spend.filter(~mine), fresh])
     hit = pl.any_horizontal(_in(spend, segments, keys, level=False) for keys in LEVELS)
     redone = as_text(market_from_spend(_by_segment(spend.filter(hit)))).collect()
+    # the touched segments' rows, unrounded: their concentration is worked from these
+    changed = redone.filter(pl.any_horizontal(_in(redone, segments, k) for k in LEVELS))
     view = pl.concat(
         [
             state.market.filter(~pl.any_horizontal(_in(state.market, segments, k) for k in LEVELS)),
-            redone.filter(pl.any_horizontal(_in(redone, segments, k) for k in LEVELS)),
+            rounded(changed.lazy()).collect(),
         ]
     )
     old = state.concentration
     kept = old.filter(~pl.any_horizontal(_in(old, segments, k) for k in LEVELS))
-    changed = view.filter(pl.any_horizontal(_in(view, segments, k) for k in LEVELS))
+    fresh = rounded(concentration_from_market(changed.lazy())).collect()
     return replace(
-        state,
-        frame=frame,
-        spend=spend,
-        market=view,
-        concentration=pl.concat([kept, concentration_from_market(changed.lazy()).collect()]),
+        state, frame=frame, spend=spend, market=view, concentration=pl.concat([kept, fresh])
     )
 
 

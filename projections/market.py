@@ -3,6 +3,12 @@
 A segment is a service category x commissioner, or either alone (the other key null); each has
 one row per provider with spend in the year. Metrics are expression helpers named after the
 metric, so a figure in a view is the formula a reader can check by hand.
+
+The same store gives the same figures, to the last byte, in every run and on any number of
+threads: spend and every index are summed in fixed point (`projections.sums`), and the views
+round at the edge (`rounded`): money to the penny, shares, CR3,
+the effective number and Simpson to 6 places, HHI to 2. The indices are computed from the
+unrounded shares, so rounding never moves them.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import polars as pl
 from projections.families import as_text, codes
 from projections.spend import Basis, fy_label, segment_spend
 from projections.standing import FrameLike, Snapshot
+from projections.sums import exact_sum, fixed_sum
 
 SEGMENT = ("year", "service_category", "commissioner_id")
 MARKET_COLUMNS = (
@@ -54,25 +61,46 @@ def basis_of(snap: Snapshot) -> Basis:
 
 
 # -- metrics -------------------------------------------------------------------------------------
+# Each index adds its terms in fixed point (`projections.sums.fixed_sum`): the same shares in
+# any order, on any number of threads, give the same last digit.
 def hhi(share: pl.Expr) -> pl.Expr:
     """Herfindahl-Hirschman index: sum of squared percentage shares, 0-10,000."""
-    return ((share * 100) ** 2).sum()
+    return fixed_sum((share * 100) ** 2)
 
 
 def cr3(share: pl.Expr) -> pl.Expr:
     """Concentration ratio: the top three shares summed, as a fraction. (Sorted, then the first
     three: in a group-by, polars does this faster than `top_k`.)"""
-    return share.sort(descending=True).head(3).sum()
+    return fixed_sum(share.sort(descending=True).head(3))
 
 
 def effective_number(share: pl.Expr) -> pl.Expr:
     """exp(Shannon entropy): how many equal providers would give this spread."""
-    return (-(share * share.log()).sum()).exp()
+    return (-fixed_sum(share * share.log())).exp()
 
 
 def simpson(share: pl.Expr) -> pl.Expr:
     """Simpson diversity: the chance two pounds picked at random went to different providers."""
-    return 1 - (share**2).sum()
+    return 1 - fixed_sum(share**2)
+
+
+# the places each figure is shown to (DESIGN.md's definitions, rounded at the edge)
+PLACES = {
+    "spend": 2,
+    "spend_last_year": 2,
+    "share": 6,
+    "hhi": 2,
+    "cr3": 6,
+    "effective_number": 6,
+    "simpson": 6,
+}
+
+
+def rounded(view: pl.LazyFrame) -> pl.LazyFrame:
+    """A view's figures as shown: money to the penny, HHI to 2 places, shares and the other
+    indices to 6. Done last, on what users see, so no figure is computed from a rounded one."""
+    names = view.collect_schema().names()
+    return view.with_columns(pl.col(c).round(n) for c, n in PLACES.items() if c in names)
 
 
 # -- views ---------------------------------------------------------------------------------------
@@ -91,7 +119,7 @@ def segment_levels(
         spend
         if summed
         else spend.group_by("year", "service_category", "commissioner_id", *keys).agg(
-            pl.col("spend").sum()
+            exact_sum(pl.col("spend"))
         )
     )
     both = both.collect().lazy()  # read by all three levels: computed once
@@ -105,13 +133,15 @@ def segment_levels(
     parts = []
     for rows, segment, absent in levels:
         level = (
-            rows if absent is None else rows.group_by(*segment, *keys).agg(pl.col("spend").sum())
+            rows
+            if absent is None
+            else rows.group_by(*segment, *keys).agg(exact_sum(pl.col("spend")))
         )
         if absent is not None:
             level = level.with_columns(pl.lit(None, dtypes[absent]).alias(absent))
         if shares:
             level = level.filter(pl.col("spend") > 0).with_columns(
-                (pl.col("spend") / pl.col("spend").sum().over(segment)).alias("share")
+                (pl.col("spend") / exact_sum(pl.col("spend")).over(segment)).alias("share")
             )
         parts.append(level.select(*columns, *(["share"] if shares else [])))
     return pl.concat(parts)
@@ -142,7 +172,7 @@ def market(
     force then, committed spend included for years still running), as known at `known_at`.
     Columns: financial_year, service_category, commissioner_id, provider_id, spend, share
     (and `year`, the start year, for sorting and charts)."""
-    return as_text(market_from_spend(spend_as_of(frame, as_of, known_at)[1]))
+    return rounded(as_text(market_from_spend(spend_as_of(frame, as_of, known_at)[1])))
 
 
 def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
@@ -158,7 +188,7 @@ def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
         .agg(
             pl.col("service_category", "commissioner_id").first(),
             pl.len().cast(pl.Int64).alias("providers"),
-            pl.col("spend").sum(),
+            exact_sum(pl.col("spend")),
             hhi(share).alias("hhi"),
             cr3(share).alias("cr3"),
             effective_number(share).alias("effective_number"),
@@ -174,4 +204,4 @@ def concentration(
     """Per segment and financial year: providers with spend, spend, HHI (0-10,000), CR3 (a
     fraction), effective number of providers (exp Shannon) and Simpson index."""
     view = market_from_spend(spend_as_of(frame, as_of, known_at)[1])
-    return as_text(concentration_from_market(view))
+    return rounded(as_text(concentration_from_market(view)))

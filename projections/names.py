@@ -28,6 +28,7 @@ from projections.families import Events, as_text, awards, handovers
 from projections.frame import commissioners as commissioner_rows
 from projections.frame import providers as provider_rows
 from projections.standing import Snapshot
+from projections.sums import exact_sum
 
 KINDS = ("commissioner", "provider", "lead", "category", "agreement")
 HELD_STATUSES = ("active", "not_started")
@@ -66,7 +67,10 @@ def _counts() -> list[pl.Expr]:
         pl.col("is_held").sum().cast(pl.Int64).alias("held"),
         pl.col("is_lapsed").sum().cast(pl.Int64).alias("lapsed"),
         pl.col("is_ended").sum().cast(pl.Int64).alias("ended"),
-        pl.col("annual_value").filter(pl.col("is_held")).sum().alias("annual_value_held"),
+        # summed in fixed point: the same total, to the penny, in every run
+        exact_sum(pl.col("annual_value").filter(pl.col("is_held")))
+        .round(2)
+        .alias("annual_value_held"),
     ]
 
 

@@ -35,6 +35,7 @@ from projections.families import (
     variations,
 )
 from projections.parties import AFTER_ALL, ORDER, A, commissioner_eras, eras, provider_eras
+from projections.sums import exact_sum
 
 
 def financial_year(day: pl.Expr) -> pl.Expr:
@@ -237,13 +238,13 @@ def attributed(events: Events | Basis) -> pl.LazyFrame:
 def agreement_spend(events: Events | Basis) -> pl.LazyFrame:
     """Spend per agreement, financial year, commissioner and provider."""
     keys = (A, "service_category", "year", "commissioner_id", "provider_id")
-    return attributed(events).group_by(keys).agg(pl.col("spend").sum())
+    return attributed(events).group_by(keys).agg(exact_sum(pl.col("spend")))
 
 
 def segment_spend(events: Events | Basis) -> pl.LazyFrame:
     """Spend per financial year, service category, commissioner and provider."""
     keys = ("year", "service_category", "commissioner_id", "provider_id")
-    return attributed(events).group_by(keys).agg(pl.col("spend").sum())
+    return attributed(events).group_by(keys).agg(exact_sum(pl.col("spend")))
 
 
 def _overlap(frame: pl.LazyFrame, a: tuple[str, str], b: tuple[str, str]) -> pl.LazyFrame:

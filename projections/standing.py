@@ -17,6 +17,9 @@ from typing import TypeVar
 
 import polars as pl
 
+from domain.register import GRACE_DAYS as GRACE_DAYS  # re-exported: the views name it from here
+from domain.register import LINKING_CHANGES as LINKING_CHANGES  # likewise
+from domain.register import OPEN_STATUSES
 from projections.families import (
     Events,
     Families,
@@ -32,6 +35,7 @@ from projections.frame import (
     endings,
     handovers,
     in_force,
+    reprocurements,
     restructures,
     term_changes,
     variations,
@@ -39,7 +43,6 @@ from projections.frame import (
 
 FrameLike = pl.DataFrame | pl.LazyFrame
 COMPETITIVE_ROUTES = ("competitive_tender", "grant_round")
-LINKING_CHANGES = ("merged_into", "split_into", "novated")
 _ORDER = 2**40  # notification ids stay below this; effective days multiply it
 T = TypeVar("T")
 
@@ -368,6 +371,45 @@ def _value_now(snap: Snapshot) -> pl.LazyFrame:
     )
 
 
+def _decisions_since_term(snap: Snapshot, last_term: pl.LazyFrame) -> pl.LazyFrame:
+    """Per agreement, the first decision other than an ending after the event that set its
+    current end (`last_term_key`): a re-procurement, or a restructure that merges, splits or
+    novates (`domain.register.decided_since_last_term`). Such decisions are few."""
+    ev = snap.events
+    linking = pl.concat(
+        [
+            reprocurements(ev).select("agreement_id", "effective_on", timeline_key().alias("key")),
+            restructures(ev)
+            .filter(pl.col("change").is_in(LINKING_CHANGES))
+            .select("agreement_id", "effective_on", timeline_key().alias("key")),
+        ]
+    )
+    return (
+        linking.join(last_term, on="agreement_id")
+        .filter(pl.col("key") > pl.col("last_term_key"))
+        .group_by("agreement_id")
+        .agg(pl.col("effective_on").get(pl.col("key").arg_min()).alias("decided_on"))
+    )
+
+
+def standing_status(day: dt.date) -> pl.Expr:
+    """The status on `day` (`domain.register.status_on`, the one definition): how it ended
+    when an ending took effect; `not_started`; `active` to its end inclusive; then `lapsed` for
+    `GRACE_DAYS` days, unless a decision since its last term was taken; after that (or that
+    decision) `ended_without_record`, which the views treat as ended on its end date."""
+    return (
+        pl.when(pl.col("ended_on").is_not_null())
+        .then(pl.col("ending").str.to_lowercase())
+        .when(pl.col("start") > day)
+        .then(pl.lit("not_started"))
+        .when(pl.col("end") >= day)
+        .then(pl.lit("active"))
+        .when(pl.col("decided_on").is_null() & (days(pl.lit(day), pl.col("end")) <= GRACE_DAYS))
+        .then(pl.lit("lapsed"))
+        .otherwise(pl.lit("ended_without_record"))
+    )
+
+
 def _agreements(snap: Snapshot) -> pl.LazyFrame:
     ev, day = snap.events, snap.as_of
     terms = (
@@ -386,16 +428,13 @@ def _agreements(snap: Snapshot) -> pl.LazyFrame:
         .agg(pl.col("effective_on", "type").get(timeline_key().arg_min()))
         .rename({"effective_on": "ended_on", "type": "ending"})
     )
-    end = pl.coalesce("renewed_end", "awarded_end")
-    status = (
-        pl.when(pl.col("ended_on").is_not_null())
-        .then(pl.col("ending").str.to_lowercase())
-        .when(pl.col("start") > day)
-        .then(pl.lit("not_started"))
-        .when(pl.col("end") < day)
-        .then(pl.lit("lapsed"))
-        .otherwise(pl.lit("active"))
+    last_term = (
+        awards(ev)
+        .select("agreement_id", timeline_key().alias("award_key"))
+        .join(terms.select("agreement_id", "last_term_key"), on="agreement_id", how="left")
+        .select("agreement_id", pl.coalesce("last_term_key", "award_key").alias("last_term_key"))
     )
+    end = pl.coalesce("renewed_end", "awarded_end")
     # what the other events say, joined narrow (each join copies every column it carries);
     # then to the awards' own columns, text among them, once
     derived = (
@@ -403,6 +442,7 @@ def _agreements(snap: Snapshot) -> pl.LazyFrame:
         .select("agreement_id")
         .join(terms, on="agreement_id", how="left")
         .join(ended, on="agreement_id", how="left")
+        .join(_decisions_since_term(snap, last_term), on="agreement_id", how="left")
         .join(_value_now(snap), on="agreement_id", how="left")
         .join(_current_providers(snap.members), on="agreement_id", how="left")
         .join(_commissioners_now(ev), on="agreement_id", how="left")
@@ -439,6 +479,7 @@ def _agreements(snap: Snapshot) -> pl.LazyFrame:
             handovers_survived=pl.col("handovers_survived").fill_null(0),
             competed=pl.col("route").is_in(COMPETITIVE_ROUTES),
         )
-        .with_columns(status=status, open=pl.col("ended_on").is_null())
+        .with_columns(status=standing_status(day))
+        .with_columns(open=pl.col("status").is_in(list(OPEN_STATUSES)))
         .drop("renewed_end", "value_now", "handed_to")
     )

@@ -14,7 +14,7 @@ import polars as pl
 
 from projections.diversity import at_risk_from, classed, entry_exit_from_market, mix_from_classed
 from projections.families import as_text
-from projections.market import concentration_from_market, market_from_spend, spend_as_of
+from projections.market import concentration_from_market, market_from_spend, rounded, spend_as_of
 from projections.standing import FrameLike, Snapshot
 
 NAMES = ("market", "concentration", "mix", "entry_exit", "at_risk")
@@ -34,4 +34,4 @@ def market_views(
         "entry_exit": entry_exit_from_market(view, concentration),
         "at_risk": at_risk_from(basis, spend, as_of),
     }
-    return {name: as_text(rows) for name, rows in views.items()}
+    return {name: rounded(as_text(rows)) for name, rows in views.items()}
