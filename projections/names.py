@@ -222,78 +222,57 @@ MATCHED_ON = ("id", "name", "title", "former name")  # among equal matches, the 
 MATCH_COLUMNS = ("kind", "id", "label", "matched_on", "matched_text", "rank")
 
 
+def _texts(
+    rows: pl.LazyFrame, kind: str, ident: str, label: str, text: str, matched_on: pl.Expr
+) -> pl.LazyFrame:
+    """`rows` as search candidates: (kind, id, label, matched_on, text)."""
+    return rows.select(
+        pl.lit(kind).alias("kind"),
+        pl.col(ident).alias("id"),
+        pl.col(label).alias("label"),
+        matched_on.alias("matched_on"),
+        pl.col(text).alias("text"),
+    )
+
+
 def _candidates(snap: Snapshot) -> pl.LazyFrame:
     """Every text a name can be found by: (kind, id, label, matched_on, text)."""
     ev = snap.events
+    by_id = pl.lit("id")
     ag = as_text(awards(ev).select("agreement_id", "title"))
     rows = [
-        ag.select(
-            pl.lit("agreement").alias("kind"),
-            pl.col("agreement_id").alias("id"),
-            pl.col("title").alias("label"),
-            pl.lit("id").alias("matched_on"),
-            pl.col("agreement_id").alias("text"),
-        ),
-        ag.select(
-            pl.lit("agreement").alias("kind"),
-            pl.col("agreement_id").alias("id"),
-            pl.col("title").alias("label"),
-            pl.lit("title").alias("matched_on"),
-            pl.col("title").alias("text"),
-        ),
+        _texts(ag, "agreement", "agreement_id", "title", "agreement_id", by_id),
+        _texts(ag, "agreement", "agreement_id", "title", "title", pl.lit("title")),
     ]
-    for kind, key, rows_of, types in (
-        ("provider", "provider_id", provider_rows, ("ProviderRegistered", "ProviderRenamed")),
-        (
-            "commissioner",
-            "commissioner_id",
-            commissioner_rows,
-            ("CommissionerEstablished", "CommissionerRenamed"),
-        ),
+    for kind, rows_of, types in (
+        ("provider", provider_rows, ("ProviderRegistered", "ProviderRenamed")),
+        ("commissioner", commissioner_rows, ("CommissionerEstablished", "CommissionerRenamed")),
     ):
+        key = f"{kind}_id"
         current = rows_of(ev).select(pl.col(key).alias("id"), pl.col("name").alias("label"))
         every_name = (
             ev.frame.filter(pl.col("type").is_in(types))
             .select(pl.col(key).alias("id"), pl.col("name").alias("text"))
             .unique()
             .join(current, on="id")
-            .with_columns(
-                pl.when(pl.col("text") == pl.col("label"))
-                .then(pl.lit("name"))
-                .otherwise(pl.lit("former name"))
-                .alias("matched_on")
-            )
         )
+        named = pl.when(pl.col("text") == pl.col("label")).then(pl.lit("name"))
         rows += [
-            current.select(
-                pl.lit(kind).alias("kind"),
-                "id",
-                "label",
-                pl.lit("id").alias("matched_on"),
-                pl.col("id").alias("text"),
-            ),
-            every_name.select(pl.lit(kind).alias("kind"), "id", "label", "matched_on", "text"),
+            _texts(current, kind, "id", "label", "id", by_id),
+            _texts(every_name, kind, "id", "label", "text", named.otherwise(pl.lit("former name"))),
         ]
-    lead = _lead_names(ev).select(
-        pl.lit("lead").alias("kind"),
-        pl.col("lead").alias("id"),
-        pl.col("lead").alias("label"),
-        pl.lit("id").alias("matched_on"),
-        pl.col("lead").alias("text"),
-    )
-    category = (
+    leads = _lead_names(ev)
+    categories = (
         awards(ev)
         .select(pl.col("service_category").alias("id"))
         .unique()
-        .select(
-            pl.lit("category").alias("kind"),
-            "id",
-            pl.col("id").str.replace_all("_", " ").alias("label"),
-            pl.lit("id").alias("matched_on"),
-            pl.col("id").alias("text"),
-        )
+        .with_columns(pl.col("id").str.replace_all("_", " ").alias("label"))
     )
-    return pl.concat([*rows, lead, category], how="vertical_relaxed").drop_nulls("text")
+    rows += [
+        _texts(leads, "lead", "lead", "lead", "lead", by_id),
+        _texts(categories, "category", "id", "label", "id", by_id),
+    ]
+    return pl.concat(rows, how="vertical_relaxed").drop_nulls("text")
 
 
 def find(snap: Snapshot, text: str) -> pl.DataFrame:
