@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.catalogue import (
     AWARD_TYPES,
@@ -39,6 +39,14 @@ class Term:
     end: str
     event_id: str
     event_type: str
+
+
+class Ending(NamedTuple):
+    """What the rules need to know of the event that ended an agreement."""
+
+    event_id: str
+    type: str
+    effective_on: str
 
 
 @dataclass
@@ -84,17 +92,51 @@ class AgreementTerms:
         return "active"
 
 
+# -- named checks: the rules an event must satisfy, shared by the fold below and the bulk path --
+
+
+def check_one_award(agreement_id: str, award: LedgerEvent | None) -> None:
+    if award is not None:
+        raise RuleBrokenError(
+            f"agreement '{agreement_id}' was already awarded by event "
+            f"'{award.event_id}'; expected one award per agreement_id"
+        )
+
+
+def check_term(data: dict[str, Any]) -> None:
+    if data["end"] < data["start"]:
+        raise EndBeforeStartError(data["start"], data["end"])
+
+
+def check_open(
+    agreement_id: str, awarded: bool, ended: LedgerEvent | Ending | None, on: str
+) -> None:
+    """A life event needs an award in effect and no ending before it."""
+    if not awarded:
+        raise NotAwardedError(agreement_id, on)
+    if ended is not None:
+        raise AgreementEndedError(agreement_id, ended.event_id, ended.type, ended.effective_on)
+
+
+def check_end_later(event_type: str, new_end: str, end: str) -> None:
+    if new_end <= end:
+        raise EndNotLaterError(event_type, new_end, end)
+
+
+def check_variation_start(applies_from: str, start: str) -> None:
+    if applies_from < start:
+        raise RuleBrokenError(
+            f"variation applies from {applies_from}, before the agreement starts on "
+            f"{start}; expected a date on or after the start"
+        )
+
+
 def step(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
     """Apply one event of the timeline, checking the rules that event must satisfy."""
     data = event.data
     if event.type in AWARD_TYPES:
-        if terms.award is not None:
-            raise RuleBrokenError(
-                f"agreement '{terms.agreement_id}' was already awarded by event "
-                f"'{terms.award.event_id}'; expected one award per agreement_id"
-            )
-        if data["end"] < data["start"]:
-            raise EndBeforeStartError(data["start"], data["end"])
+        check_one_award(terms.agreement_id, terms.award)
+        check_term(data)
         terms.award = event
         terms.providers = tuple(data["providers"])
         terms.commissioners = tuple(data["commissioners"])
@@ -102,18 +144,12 @@ def step(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
         terms.terms = (Term(data["start"], data["end"], event.event_id, event.type),)
         terms.values = ((data["start"], data["annual_value"]),)
         return terms
-    if terms.award is None:
-        raise NotAwardedError(terms.agreement_id, event.effective_on)
-    if terms.ended is not None:
-        raise AgreementEndedError(
-            terms.agreement_id, terms.ended.event_id, terms.ended.type, terms.ended.effective_on
-        )
+    check_open(terms.agreement_id, terms.award is not None, terms.ended, event.effective_on)
     if event.type in DECISION_TYPES:
         terms.decisions += (event,)
     if event.type in ("RolledOver", "Extended"):
         new_end = data["new_end"]
-        if new_end <= terms.end:
-            raise EndNotLaterError(event.type, new_end, terms.end)
+        check_end_later(event.type, new_end, terms.end)
         begins = next_day(terms.end)
         if data.get("annual_value") is not None:
             terms.values += ((begins, data["annual_value"]),)
@@ -122,17 +158,15 @@ def step(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
         return terms
     if event.type == "Varied":
         applies_from = data.get("applies_from") or event.effective_on
-        if applies_from < terms.start:
-            raise RuleBrokenError(
-                f"variation applies from {applies_from}, before the agreement starts on "
-                f"{terms.start}; expected a date on or after the start"
-            )
+        check_variation_start(applies_from, terms.start)
         if data.get("annual_value") is not None:
             terms.values += ((applies_from, data["annual_value"]),)
         terms.scope = data.get("scope", terms.scope)
         return terms
     if event.type == "Restructured":
-        return _restructure(terms, event)
+        terms.providers = providers_after(terms.providers, data)
+        terms.commissioners = commissioners_after(terms.commissioners, data)
+        return terms
     if event.type == "FundingResponsibilityAgreed":
         terms.settlements += (event,)
     elif event.type in ENDING_TYPES:
@@ -140,14 +174,14 @@ def step(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
     return terms
 
 
-def _restructure(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
-    """Who delivers and who commissions after a restructure, when the event says."""
-    data = event.data
+def providers_after(
+    providers: tuple[dict[str, Any], ...], data: dict[str, Any]
+) -> tuple[dict[str, Any], ...]:
+    """Who delivers after a restructure, when the event says (a rule may refuse the change)."""
     change = data["change"]
-    providers = list(terms.providers)
     if data.get("providers") is not None:
-        providers = list(data["providers"])
-    elif change in (
+        return tuple(data["providers"])
+    if change in (
         "novated",
         "member_joined",
         "member_left",
@@ -161,11 +195,18 @@ def _restructure(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
                 f"the provider concerned by '{change}' (or the new 'providers' list)",
                 missing=True,
             )
-        providers = parse_provider_shares("providers", _providers_after(providers, change, pid))
-    commissioners = list(terms.commissioners)
+        after = _providers_after(list(providers), change, pid)
+        return tuple(parse_provider_shares("providers", after))
+    return providers
+
+
+def commissioners_after(
+    commissioners: tuple[dict[str, Any], ...], data: dict[str, Any]
+) -> tuple[dict[str, Any], ...]:
+    """Who commissions after a restructure, when the event says."""
     if data.get("commissioners") is not None:
-        commissioners = list(data["commissioners"])
-    elif change == "moved_commissioner":
+        return tuple(data["commissioners"])
+    if data["change"] == "moved_commissioner":
         cid = data.get("commissioner_id")
         if cid is None:
             raise InvalidFieldError(
@@ -173,9 +214,8 @@ def _restructure(terms: AgreementTerms, event: LedgerEvent) -> AgreementTerms:
                 "the commissioner the agreement moves to (or the new 'commissioners' list)",
                 missing=True,
             )
-        commissioners = [{"commissioner_id": cid, "share": "1"}]
-    terms.providers, terms.commissioners = tuple(providers), tuple(commissioners)
-    return terms
+        return ({"commissioner_id": cid, "share": "1"},)
+    return commissioners
 
 
 def _providers_after(
@@ -267,8 +307,9 @@ class Agreement(LedgerSubject):
             terms = agreement_terms(
                 self.agreement_id, in_force([*self.facts, candidate]), new_event_id=event.event_id
             )
-        # remembered for the next event, which will find this one applied (version + 1)
-        latest = max(event.effective_on, cached[2] if cached else "")
+        # remembered for the next event, which will find this one applied (version + 1); the
+        # one-step shortcut holds only for an event at or after every effective date so far
+        latest = max(event.effective_on, cached[2] if cached else self.latest_effective_on())
         if any(f.event.type in CORRECTION_TYPES for f in self.facts) or event.type in (
             CORRECTION_TYPES
         ):
@@ -276,6 +317,10 @@ class Agreement(LedgerSubject):
         else:
             self.__dict__["_terms"] = (self.version + 1, copy.copy(terms), latest)
         return terms
+
+    def latest_effective_on(self) -> str:
+        """The latest effective date on the timeline (corrections included)."""
+        return max((f.event.effective_on for f in self.facts), default="")
 
 
 declare_event_classes(Agreement, "agreement")

@@ -13,12 +13,14 @@ from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.agreements import Agreement
+from domain.bulk import BulkUnitOfWork, StoreSession
 from domain.catalogue import LedgerEvent
 from domain.errors import ConcurrentChangeError, DuplicateEventIdError, LedgerError
 from domain.recording import IndexedEvent, RecordReport, UnitOfWork
+from domain.stored import Row
 from domain.subjects import LedgerSubject, subject_uuid
 from domain.timeline import Fact
 
@@ -36,6 +38,8 @@ class EventIndex(Protocol):
     def lookup_event_ids(self, event_ids: Sequence[str]) -> dict[str, IndexedEvent]: ...
 
     def existing_subjects(self, aggregate_ids: Sequence[UUID]) -> set[UUID]: ...
+
+    def bulk_session(self) -> StoreSession: ...
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,15 @@ class Ledger(Application[UUID]):
         self.clock = clock
         if not isinstance(self.recorder, EventIndex):
             raise LedgerError(
-                "the configured recorder keeps no event-id index; use a store opened by infra.store.urls"
+                "the configured recorder keeps no event-id index; use a store opened by "
+                "infra.store.urls"
             )
         self.index: EventIndex = self.recorder
 
     # -- commands ------------------------------------------------------------------------------
     def begin(self) -> UnitOfWork:
-        """Start a unit of work; `commit` saves all it staged in one transaction."""
+        """Start a unit of work on aggregates (the per-event path); `commit` saves all it staged
+        in one transaction."""
         return UnitOfWork(
             self._load,
             self.index.lookup_event_ids,
@@ -86,14 +92,58 @@ class Ledger(Application[UUID]):
             self._notify(recordings)
         return uow.report
 
+    def begin_bulk(self) -> BulkUnitOfWork:
+        """Start a bulk unit of work: compact state, rows written slice by slice (`flush`) in
+        one transaction that `commit` ends; `rollback` leaves the store as it was."""
+        return BulkUnitOfWork(
+            self.index.bulk_session(), self._recorded_time, self._rebuild, self._to_rows
+        )
+
     def record(self, events: Iterable[LedgerEvent]) -> RecordReport:
         """Record events in order, all or none."""
+        events = list(events)
+        uow = self.begin_bulk()
+        try:
+            uow.prefetch(events)
+            for event in events:
+                uow.add(event)
+            return uow.commit()
+        except BaseException:
+            uow.rollback()
+            raise
+
+    def record_per_event(self, events: Iterable[LedgerEvent]) -> RecordReport:
+        """`record` on aggregates, event by event: the reference the bulk path is held to."""
         events = list(events)
         uow = self.begin()
         uow.prefetch(events)
         for event in events:
             uow.add(event)
         return self.commit(uow)
+
+    def _rebuild(self, rows: list[Row]) -> LedgerSubject | None:
+        """A subject from stored rows, as the library's repository rebuilds it."""
+        subject: Any = None
+        for oid, version, topic, state in rows:
+            event: Any = self.mapper.to_domain_event(StoredEvent(UUID(oid), version, topic, state))
+            subject = event.mutate(subject)
+        return subject  # type: ignore[no-any-return]
+
+    def _to_rows(self, events: list[Any]) -> list[Row]:
+        """Aggregate events as the library's mapper stores them."""
+        out: list[Row] = []
+        for event in events:
+            stored = self.mapper.to_stored_event(event)
+            oid = stored.originator_id
+            out.append(
+                (
+                    oid.hex if isinstance(oid, UUID) else str(oid),
+                    stored.originator_version,
+                    stored.topic,
+                    stored.state,
+                )
+            )
+        return out
 
     def _recorded_time(self) -> dt.datetime:
         now = self.clock()

@@ -10,19 +10,19 @@ handover is rescinded. They let a handover of "the whole portfolio of X on D" be
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from eventsourcing.domain import Aggregate
 
 from domain.catalogue import LedgerEvent
-from domain.errors import BackfillConflictError, HandoverError
+from domain.errors import BackfillConflictError, HandoverError, InvalidFieldError
 from domain.subjects import LedgerSubject, declare_event_classes, subject_uuid
 from domain.timeline import Fact, in_force
 
 
-@dataclass(frozen=True)
-class Movement:
+class Movement(NamedTuple):
     """Agreements coming into (+) or going out of (-) a portfolio on a date."""
 
     on: str
@@ -31,6 +31,135 @@ class Movement:
     agreements: tuple[str, ...]
     event_id: str  # the award or handover behind it
     adopted: tuple[str, ...] = ()
+
+
+def _by_date(m: Movement) -> tuple[str, int]:
+    return (m.on, m.seq)
+
+
+def holdings(movements: Iterable[Movement], day: str) -> list[str]:
+    """Agreements held at the end of `day`, given movements in (date, version) order."""
+    held: dict[str, None] = {}
+    for m in movements:
+        if m.on > day:
+            break
+        for a in m.agreements:
+            if m.sign > 0:
+                held[a] = None
+            else:
+                held.pop(a, None)
+    return list(held)
+
+
+def check_replay(movements: Iterable[Movement], lead: str, new_event_id: str) -> None:
+    """Every handover, replayed in (date, version) order, starts from agreements the lead
+    holds or adopts; a broken one refuses the new handover, naming it when it is another."""
+    held: set[str] = set()
+    for m in movements:
+        if m.sign > 0:
+            held.update(m.agreements)
+            continue
+        missing = [a for a in m.agreements if a not in held and a not in m.adopted]
+        if missing:
+            reason = (
+                f"lead '{lead}' is not responsible for agreement '{missing[0]}' on "
+                f"{m.on}; expected the handover to start from the lead responsible then"
+            )
+            if m.event_id != new_event_id:
+                raise BackfillConflictError(new_event_id, m.event_id, "HandedOver", reason)
+            raise HandoverError(reason)
+        held.difference_update(m.agreements)
+
+
+def plan_handover(
+    event: LedgerEvent,
+    holdings_on: Callable[[str], list[str]],
+    award_named_lead: Callable[[str, str], bool],
+    active: Callable[[str, str, str, bool], None],
+) -> tuple[list[str], list[str]]:
+    """The agreements a handover moves, and those it adopts (no one was responsible for them),
+    refusing a malformed one. `holdings_on(day)`: what the lead handing over holds;
+    `award_named_lead(field, ref)`: whether an agreement's award named a lead (refusing an
+    unknown agreement); `active(field, ref, day, ending_that_day)`: refuses a commissioner not
+    active that day."""
+    d, day = event.data, event.effective_on
+    from_lead, to_lead = d["from_lead"], d["to_lead"]
+    if from_lead == to_lead:
+        raise InvalidFieldError("to_lead", "a lead other than from_lead", to_lead)
+    if ("agreements" in d) == ("portfolio_of" in d):
+        raise InvalidFieldError(
+            "agreements",
+            "either 'agreements' or 'portfolio_of' (one of them)",
+            missing="agreements" not in d,
+        )
+    if d.get("from_commissioner"):
+        # a reform hands over on the very day the old body ends
+        active("from_commissioner", d["from_commissioner"], day, True)
+    if d.get("to_commissioner"):
+        active("to_commissioner", d["to_commissioner"], day, False)
+    if "portfolio_of" in d:
+        if d["portfolio_of"] != from_lead:
+            raise InvalidFieldError(
+                "portfolio_of", f"the lead handing over ('{from_lead}')", d["portfolio_of"]
+            )
+        moved = holdings_on(day)
+        if not moved:
+            raise HandoverError(
+                f"lead '{from_lead}' holds no agreements on {day}; expected "
+                "the portfolio of a lead responsible for some"
+            )
+        return moved, []
+    moved = list(dict.fromkeys(d["agreements"]))
+    held = set(holdings_on(day))
+    adopted = [
+        ref  # nobody was responsible: the handover adopts it
+        for i, ref in enumerate(moved)
+        if not award_named_lead(f"agreements[{i}]", ref) and ref not in held
+    ]
+    return moved, adopted
+
+
+@dataclass
+class PortfolioBook:
+    """A portfolio kept compact for bulk imports: its movements, not its events. Answers what
+    `Portfolio` answers (holdings on a day, whether a handover fits) by the same replay."""
+
+    lead: str
+    version: int = 0
+    moves: list[Movement] = field(default_factory=list)
+    oid: str = ""  # the portfolio's aggregate id (hex)
+    rescinded: set[str] = field(default_factory=set)  # receipts and handovers rescinded
+
+    def movements(self, extra: Movement | None = None) -> list[Movement]:
+        live = [m for m in self.moves if m.event_id not in self.rescinded]
+        if extra is not None:
+            live.append(extra)
+        return sorted(live, key=_by_date)
+
+    def holdings_on(self, day: str) -> list[str]:
+        return holdings(self.movements(), day)
+
+    def check_handover(self, event: LedgerEvent, moved: list[str], adopted: list[str]) -> None:
+        candidate = Movement(
+            event.effective_on, self.version + 1, -1, tuple(moved), event.event_id, tuple(adopted)
+        )
+        check_replay(self.movements(candidate), self.lead, event.event_id)
+
+    @classmethod
+    def of(cls, portfolio: Portfolio) -> PortfolioBook:
+        """The book of a portfolio loaded from the store."""
+        book = cls(portfolio.lead, portfolio.version, list(portfolio.incoming), portfolio.id.hex)
+        book.rescinded.update(portfolio.rescinded_receipts)
+        for fact in portfolio.facts:
+            event = fact.event
+            if event.type == "HandedOver":
+                moved, adopted = portfolio.moves.get(event.event_id, ((), ()))
+                book.moves.append(
+                    Movement(event.effective_on, fact.seq, -1, moved, event.event_id, adopted)
+                )
+            elif event.type == "Rescinded":
+                book.rescinded.add(event.data["rescinds"])
+        return book
 
 
 class Portfolio(LedgerSubject):
@@ -143,21 +272,12 @@ class Portfolio(LedgerSubject):
                         fact.event.effective_on, fact.seq, -1, moved, fact.event.event_id, adopted
                     )
                 )
-        return sorted(out, key=lambda m: (m.on, m.seq))
+        return sorted(out, key=_by_date)
 
     def holdings_on(self, day: str, *, known: dt.datetime | None = None) -> list[str]:
         """Agreements this lead held at the end of `day`."""
         facts = [f for f in self.facts if known is None or f.recorded_at <= known]
-        held: dict[str, None] = {}
-        for m in self.movements(facts):
-            if m.on > day:
-                break
-            for a in m.agreements:
-                if m.sign > 0:
-                    held[a] = None
-                else:
-                    held.pop(a, None)
-        return list(held)
+        return holdings(self.movements(facts), day)
 
     def check_handover(
         self, event: LedgerEvent, moved: list[str], adopted: list[str], recorded_at: dt.datetime
@@ -167,23 +287,7 @@ class Portfolio(LedgerSubject):
         self.moves[event.event_id] = (tuple(moved), tuple(adopted))
         try:
             candidate = Fact(self.version + 1, event, recorded_at)
-            held: set[str] = set()
-            for m in self.movements([*self.facts, candidate]):
-                if m.sign > 0:
-                    held.update(m.agreements)
-                    continue
-                missing = [a for a in m.agreements if a not in held and a not in m.adopted]
-                if missing:
-                    reason = (
-                        f"lead '{self.lead}' is not responsible for agreement '{missing[0]}' on "
-                        f"{m.on}; expected the handover to start from the lead responsible then"
-                    )
-                    if m.event_id != event.event_id:
-                        raise BackfillConflictError(
-                            event.event_id, m.event_id, "HandedOver", reason
-                        )
-                    raise HandoverError(reason)
-                held.difference_update(m.agreements)
+            check_replay(self.movements([*self.facts, candidate]), self.lead, event.event_id)
         finally:
             del self.moves[event.event_id]
 

@@ -19,14 +19,13 @@ from domain.catalogue import AWARD_TYPES, LedgerEvent
 from domain.errors import (
     AlreadyExistsError,
     DuplicateEventIdError,
-    HandoverError,
     InactiveReferenceError,
     InvalidCorrectionError,
     InvalidFieldError,
     UnknownReferenceError,
 )
 from domain.organisations import Commissioner, Organisation, Provider
-from domain.portfolios import Portfolio
+from domain.portfolios import Portfolio, plan_handover
 from domain.subjects import LedgerSubject, subject_uuid
 from domain.timeline import Fact, corrected_event
 
@@ -53,7 +52,7 @@ class SubjectsLookup(Protocol):
     def __call__(self, aggregate_ids: list[UUID]) -> set[UUID]: ...
 
 
-def _named_subjects(event: LedgerEvent) -> Iterable[tuple[str, str]]:
+def named_subjects(event: LedgerEvent) -> Iterable[tuple[str, str]]:
     """Every subject an event is about or refers to, as (kind, ref)."""
     d = event.data
     for kind, key in (
@@ -63,6 +62,9 @@ def _named_subjects(event: LedgerEvent) -> Iterable[tuple[str, str]]:
         ("lead", "from_lead"),
         ("lead", "to_lead"),
         ("lead", "responsible_lead"),
+        ("lead", "portfolio_of"),
+        ("commissioner", "from_commissioner"),
+        ("commissioner", "to_commissioner"),
         ("agreement", "successor_agreement_id"),
         ("provider", "into"),
         ("commissioner", "into"),
@@ -79,6 +81,46 @@ def _named_subjects(event: LedgerEvent) -> Iterable[tuple[str, str]]:
     for key in ("related_agreements", "agreements"):
         for ref in d.get(key) or ():
             yield "agreement", ref
+
+
+Where = str | tuple[str, int, str]  # a field's name, or (list, index, key) named on error
+
+
+def field_name(where: Where) -> str:
+    return where if isinstance(where, str) else f"{where[0]}[{where[1]}].{where[2]}"
+
+
+def check_references(
+    event: LedgerEvent,
+    active: Callable[[Where, str, str, str], None],
+    exists: Callable[[str, str], Any],
+) -> None:
+    """The organisations an event names were active on its date, and the agreements it names
+    exist. `active(where, kind, ref, day)` and `exists(field, ref)` refuse, naming the field."""
+    d, day = event.data, event.effective_on
+    for key, kind, ref_key in (
+        ("commissioners", "commissioner", "commissioner_id"),
+        ("successors", "commissioner", "commissioner_id"),
+        ("providers", "provider", "provider_id"),
+    ):
+        items = d.get(key)
+        if items:
+            for i, item in enumerate(items):
+                active((key, i, ref_key), kind, item[ref_key], day)
+    if event.type == "Restructured":
+        if d.get("provider_id"):
+            active("provider_id", "provider", d["provider_id"], day)
+        if d.get("commissioner_id"):
+            active("commissioner_id", "commissioner", d["commissioner_id"], day)
+        for i, ref in enumerate(d["related_agreements"]):
+            exists(f"related_agreements[{i}]", ref)
+    elif event.type == "Reprocured":
+        exists("successor_agreement_id", d["successor_agreement_id"])
+    elif event.type in ("CommissionerMerged", "ProviderMerged"):
+        kind = "commissioner" if event.type == "CommissionerMerged" else "provider"
+        if d["into"] == d[f"{kind}_id"]:
+            raise InvalidFieldError("into", f"a different {kind}", d["into"])
+        active("into", kind, d["into"], day)
 
 
 _SUBJECT_CLASSES: dict[str, type[LedgerSubject]] = {
@@ -133,7 +175,7 @@ class UnitOfWork:
         self.looked_up.update(wanted)
         if self._existing is not None:
             # which subjects the batch names are stored: the others need no read at all
-            refs = {subject_uuid(kind, ref) for e in events for kind, ref in _named_subjects(e)}
+            refs = {subject_uuid(kind, ref) for e in events for kind, ref in named_subjects(e)}
             refs.difference_update(self.subjects)
             stored = self._existing(list(refs))
             for key in refs - stored:
@@ -233,80 +275,30 @@ class UnitOfWork:
         return agreement
 
     def _check_references(self, event: LedgerEvent) -> None:
-        d, day = event.data, event.effective_on
-        for i, c in enumerate(d.get("commissioners") or ()):
-            self._active(
-                f"commissioners[{i}].commissioner_id", "commissioner", c["commissioner_id"], day
-            )
-        for i, c in enumerate(d.get("successors") or ()):
-            self._active(
-                f"successors[{i}].commissioner_id", "commissioner", c["commissioner_id"], day
-            )
-        for i, p in enumerate(d.get("providers") or ()):
-            self._active(f"providers[{i}].provider_id", "provider", p["provider_id"], day)
-        if event.type == "Restructured":
-            if d.get("provider_id"):
-                self._active("provider_id", "provider", d["provider_id"], day)
-            if d.get("commissioner_id"):
-                self._active("commissioner_id", "commissioner", d["commissioner_id"], day)
-            for i, ref in enumerate(d["related_agreements"]):
-                self._exists(f"related_agreements[{i}]", ref)
-        elif event.type == "Reprocured":
-            self._exists("successor_agreement_id", d["successor_agreement_id"])
-        elif event.type == "CommissionerMerged":
-            if d["into"] == d["commissioner_id"]:
-                raise InvalidFieldError("into", "a different commissioner", d["into"])
-            self._active("into", "commissioner", d["into"], day)
-        elif event.type == "ProviderMerged":
-            if d["into"] == d["provider_id"]:
-                raise InvalidFieldError("into", "a different provider", d["into"])
-            self._active("into", "provider", d["into"], day)
+        check_references(
+            event,
+            lambda where, kind, ref, day: self._active(field_name(where), kind, ref, day),
+            self._exists,
+        )
 
     # -- handovers -----------------------------------------------------------------------------
     def _hand_over(self, event: LedgerEvent, now: dt.datetime) -> Portfolio:
         d, day = event.data, event.effective_on
         from_lead, to_lead = d["from_lead"], d["to_lead"]
-        if from_lead == to_lead:
-            raise InvalidFieldError("to_lead", "a lead other than from_lead", to_lead)
-        if ("agreements" in d) == ("portfolio_of" in d):
-            raise InvalidFieldError(
-                "agreements",
-                "either 'agreements' or 'portfolio_of' (one of them)",
-                missing="agreements" not in d,
-            )
-        if d.get("from_commissioner"):
-            # a reform hands over on the very day the old body ends
-            self._active(
-                "from_commissioner",
-                "commissioner",
-                d["from_commissioner"],
-                day,
-                ending_that_day=True,
-            )
-        if d.get("to_commissioner"):
-            self._active("to_commissioner", "commissioner", d["to_commissioner"], day)
-        source: Portfolio | None = self._subject("lead", from_lead)
-        if "portfolio_of" in d:
-            if d["portfolio_of"] != from_lead:
-                raise InvalidFieldError(
-                    "portfolio_of", f"the lead handing over ('{from_lead}')", d["portfolio_of"]
-                )
-            moved = source.holdings_on(day) if source else []
-            if not moved:
-                raise HandoverError(
-                    f"lead '{from_lead}' holds no agreements on {day}; expected "
-                    "the portfolio of a lead responsible for some"
-                )
-            adopted: list[str] = []
-        else:
-            moved = list(dict.fromkeys(d["agreements"]))
-            adopted = []
-            held = set(source.holdings_on(day)) if source else set()
-            for i, ref in enumerate(moved):
-                agreement = self._exists(f"agreements[{i}]", ref)
-                award = agreement.facts[0].event
-                if ref not in held and not award.data.get("responsible_lead"):
-                    adopted.append(ref)  # nobody was responsible: the handover adopts it
+        source: Portfolio | None = None
+
+        def holdings_on(on: str) -> list[str]:
+            return source.holdings_on(on) if source else []
+
+        def award_named_lead(field_name: str, ref: str) -> bool:
+            award = self._exists(field_name, ref).facts[0].event
+            return bool(award.data.get("responsible_lead"))
+
+        def active(field_name: str, ref: str, on: str, ending_that_day: bool) -> None:
+            self._active(field_name, "commissioner", ref, on, ending_that_day=ending_that_day)
+
+        source = self._subject("lead", from_lead)
+        moved, adopted = plan_handover(event, holdings_on, award_named_lead, active)
         if source is None:
             source = Portfolio.start(from_lead, now)
         source.check_handover(event, moved, adopted, now)
@@ -322,6 +314,11 @@ class UnitOfWork:
         d = event.data
         target_field = "corrects" if event.type == "Corrected" else "rescinds"
         target_id = d[target_field]
+        if target_id not in self.looked_up and target_id not in self.known_ids:
+            # not prefetched (an event added on its own): look the target up as add() looks up
+            # the event itself
+            self.known_ids.update(self._lookup([target_id]))
+            self.looked_up.add(target_id)
         indexed = self.known_ids.get(target_id)
         if indexed is None:
             raise UnknownReferenceError(target_field, "event", target_id)

@@ -54,3 +54,32 @@ def test_import_rate_benchmark_prints_its_ratios(tmp_path: Path) -> None:
     out = _run(tmp_path, "import_rate.py", "--events", "2000", "--no-postgres")
     assert "ledger / bare  =" in out
     assert "ledger / naive =" in out
+
+
+@pytest.mark.slow
+def test_commands_benchmark_prints_its_table_and_ratios(tmp_path: Path) -> None:
+    """A few commands at a tiny scale: the table, the yardstick, the refresh."""
+    events = tmp_path / "england.jsonl"
+    store = tmp_path / "england.db"
+    env = {**os.environ, "CLEDGER_STORE": f"sqlite:///{store}"}
+    for args in (
+        ["demo", "--scale", "england", "--events", "3000", "--output", str(events)],
+        ["import", str(events)],
+    ):
+        subprocess.run([sys.executable, "-m", "infra", *args], env=env, check=True,
+                       capture_output=True, cwd=BENCHMARKS.parent)  # fmt: skip
+    out = _run(
+        tmp_path, "commands.py", "--store", str(store), "--events-file", str(events),
+        "--work", str(tmp_path / "work"), "--repeat", "1", "--only", "stats",
+        "--only", "market --year",
+    )  # fmt: skip
+    for figure in (
+        "| command | warm CPU s | warm wall s | warm peak MB | cold CPU s |",
+        "| `stats` |",
+        "| `market --year --format json` |",
+        "DuckDB awards-only spend per provider and year",
+        "refresh after a 1,000-event import, `stats`",
+        "x DuckDB's query on a loaded table",
+    ):
+        assert figure in out, f"{figure!r} missing from:\n{out}"
+    assert "FAILED" not in out

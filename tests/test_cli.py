@@ -87,9 +87,13 @@ def test_import_list_history_stats_export(store_url: str, tmp_path: Path) -> Non
     )
     assert [(r["agreement_id"], r["status"]) for r in ended] == [("g-001", "expired")]
 
-    history = cledger("history", "g-001", "--format", "json", store=store_url).stdout
-    ids = [r["event_id"] for r in json.loads(history)]
-    assert ids == ["e3", "e4", "e5", "e6", "  ↳ e7", "e9"]
+    history = json.loads(cledger("history", "g-001", "--format", "json", store=store_url).stdout)
+    ids = [r["event_id"] for r in history]
+    # the handover of g-001 to a.jones (e8) lives on the lead's portfolio: in the history too
+    assert ids == ["e3", "e4", "e5", "e6", "  ↳ e7", "e8", "e9"]
+    assert history[5]["type"] == "HandedOver" and history[5]["recorded_at"]
+    missing = cledger("history", "nope", store=store_url, ok=False)
+    assert_plain_error(missing, "agreement 'nope' is not in the ledger")
 
     stats = {
         r["type"]: r["events"]
@@ -190,7 +194,7 @@ def test_record_one_event_from_flags(tmp_path: Path) -> None:
     "args,fragments",
     [
         (["agreements", "--as-of", "2008-13-01"], ["--as-of", "expected a date"]),
-        (["history", "nope"], ["no ledger at", "create one with 'cledger init'"]),
+        (["history", "nope"], ["no ledger at", "cledger init"]),  # reading never creates one
         (["import", "/no/such/file.jsonl"], ["/no/such/file.jsonl", "cannot open"]),
         (["record", "Promoted"], ["field 'type' is 'Promoted'"]),
     ],

@@ -1,5 +1,10 @@
-"""`cledger agreements` and `cledger history`: the register of agreements and one agreement's
-timeline."""
+"""`cledger agreements`, `cledger history` and `cledger stats`: the register of agreements, one
+agreement's timeline, and the events by type.
+
+All three read the event frame (its Parquet cache, brought up to date from the log), not the
+aggregates: a whole-ledger list folded from every agreement's events in Python takes minutes at
+England scale, the frame answers in bulk.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,22 @@ from typing import Annotated
 import typer
 
 from domain.errors import InvalidFieldError, LedgerError
-from domain.history import agreement_history
-from domain.register import ENDED_STATUSES, STATUSES, build_register
+from domain.register import STATUSES
 from infra.cli.app import (
+    AllOpt,
     AsOfOpt,
     Fmt,
     FmtOpt,
     KnownAtOpt,
-    _ledger,
+    LimitOpt,
     app,
     event_frame,
     parse_as_of,
     parse_known_at,
     require_names,
+    table_rows,
 )
-from infra.render.tables import emit_rows
+from infra.render.tables import emit_frame, emit_rows
 
 
 @app.command()
@@ -38,37 +44,25 @@ def agreements(
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     fmt: FmtOpt = Fmt.table,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
 ) -> None:
     """List agreements as of a date, as known at a time (ended ones included unless filtered)."""
+    from projections.register import agreements_list
+    from projections.standing import Snapshot
+
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     if status is not None and status not in (*STATUSES, "ended", "open"):
         raise InvalidFieldError(
             "--status", "one of " + ", ".join(STATUSES) + ", ended, open", status
         )
-    ledger = _ledger()
-    require_names(
-        event_frame(), known, commissioner=commissioner, provider=provider, category=category
-    )
-    entries = build_register(ledger.facts(), as_of=day, known_at=known)
-    rows = []
-    for e in entries:
-        if commissioner and commissioner not in {
-            c["commissioner_id"] for c in e.terms.commissioners
-        }:
-            continue
-        if provider and provider not in {p["provider_id"] for p in e.terms.providers}:
-            continue
-        row = e.row()
-        if category and row["service_category"] != category:
-            continue
-        if status == "ended" and e.status not in ENDED_STATUSES:
-            continue
-        if status == "open" and e.status in ENDED_STATUSES | {"rescinded"}:
-            continue
-        if status not in (None, "ended", "open") and e.status != status:
-            continue
-        rows.append(row)
-    emit_rows(rows, fmt.value, title=f"Agreements as of {day}")
+    snap = Snapshot.of(event_frame(), day, known)
+    require_names(snap, commissioner=commissioner, provider=provider, category=category)
+    rows = agreements_list(
+        snap, commissioner=commissioner, provider=provider, category=category, status=status
+    ).collect()
+    title = f"Agreements as of {day}"
+    emit_frame(rows, fmt.value, title=title, limit=table_rows(limit, every))
 
 
 @app.command()
@@ -76,27 +70,31 @@ def history(
     agreement: Annotated[str, typer.Argument(help="an agreement id")],
     fmt: FmtOpt = Fmt.table,
 ) -> None:
-    """An agreement's full timeline: effective date, recorded time, who, what, why; each
-    correction or rescission shown beside what it corrects."""
-    ledger = _ledger()
-    found = ledger.agreement(agreement)
-    if found is None:
-        require_names(event_frame(), agreement=agreement)  # names the closest
+    """An agreement's full timeline in recorded order: effective date, recorded time, who,
+    what, why, source; each correction or rescission shown beside what it corrects; the
+    handovers that moved it (by name or with its lead's whole portfolio) included."""
+    from projections.history import HISTORY_COLUMNS, history_rows
+
+    frame = event_frame()
+    rows = history_rows(frame, agreement)
+    if not any(r["type"].endswith("Awarded") for r in rows):
+        require_names(frame, agreement=agreement)  # names the closest
         raise LedgerError(f"no agreement '{agreement}'; 'cledger agreements' lists them")
-    rows = []
-    for line in agreement_history(list(found.facts)):
-        for depth, item in [(0, line)] + [(1, a) for a in line.amendments]:
-            ev = item.fact.event
-            rows.append(
-                {
-                    "event_id": ("  ↳ " if depth else "") + ev.event_id,
-                    "type": ev.type,
-                    "effective_on": ev.effective_on,
-                    "recorded_at": item.fact.recorded_at.isoformat(timespec="seconds"),
-                    "recorded_by": ev.recorded_by,
-                    "what": item.what,
-                    "why": ev.rationale,
-                    "source": ev.source,
-                }
-            )
-    emit_rows(rows, fmt.value, title=f"History of {agreement}")
+    emit_rows(rows, fmt.value, title=f"History of {agreement}", columns=HISTORY_COLUMNS)
+
+
+@app.command()
+def stats(fmt: FmtOpt = Fmt.table) -> None:
+    """Events in the ledger by type."""
+    import polars as pl
+
+    from domain.catalogue import CATALOGUE
+
+    counts = dict(event_frame().group_by("type").len().collect().iter_rows())
+    rows = [{"type": t, "events": counts[t]} for t in CATALOGUE if t in counts]
+    rows.append({"type": "total", "events": sum(counts.values())})
+    emit_frame(
+        pl.DataFrame(rows, schema={"type": pl.String, "events": pl.Int64}),
+        fmt.value,
+        title="Events by type",
+    )

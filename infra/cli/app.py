@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from domain.errors import InvalidFieldError, LedgerError
-from infra.bootstrap import existing_store, open_ledger
 
-if TYPE_CHECKING:  # polars and the projections load only when a view runs
+if TYPE_CHECKING:  # the store's libraries, polars and the projections load only when used
     import polars as pl
 
     from domain.ledger import Ledger
@@ -100,11 +99,15 @@ def _options(store: StoreOpt = None) -> None:
 def _ledger(*, create: bool = False, **kwargs: Any) -> Ledger:
     """The ledger of the configured store: created when missing only for the commands that
     write (`create=True`); for every other command a missing store is an error."""
+    from infra.bootstrap import open_ledger
+
     return open_ledger(_settings.get("store"), create=create, **kwargs)
 
 
 def store_url() -> str:
     """The configured store's URL, once it is known to hold a ledger."""
+    from infra.bootstrap import existing_store
+
     return existing_store(_settings.get("store"))
 
 
@@ -182,6 +185,22 @@ def parse_known_at(value: str | None) -> dt.datetime | None:
             "--known-at", "an ISO timestamp such as 2014-04-01T12:00:00 (no zone means UTC)", value
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+LimitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit", min=1, help="rows of the table to show (default 50; files hold every row)"
+    ),
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="show every row of the table")]
+
+
+def table_rows(limit: int | None, every: bool) -> int | None:
+    """How many rows a whole-ledger view shows on a terminal: the first 50 unless asked."""
+    from infra.render.tables import TABLE_ROWS
+
+    return None if every else (limit or TABLE_ROWS)
 
 
 # -- help -----------------------------------------------------------------------------------------

@@ -20,11 +20,13 @@ import typer
 from domain.errors import InvalidFieldError
 from infra.cli.app import (
     AgreementOpt,
+    AllOpt,
     AsOfOpt,
     CategoryOpt,
     CommissionerOpt,
     KnownAtOpt,
     LeadOpt,
+    LimitOpt,
     app,
     event_frame,
     output_file,
@@ -33,6 +35,7 @@ from infra.cli.app import (
     parse_known_at,
     require_names,
     snapshot,
+    table_rows,
 )
 from infra.render.tables import emit_frame
 
@@ -101,11 +104,31 @@ def _months(months: int) -> int:
     return months
 
 
-def _emit(df: pl.LazyFrame, fmt: ViewFmt, output: Path | None, title: str) -> None:
+def _snapshot(
+    as_of: str | None, known_at: str | None, *, lead: str | None = None, agreement: str = ""
+) -> Snapshot:
+    """The snapshot the views read; for a lead's brief or an agreement's audit, of the lead's
+    agreements or the agreement and their lineages only (`projections.scope`)."""
+    from projections.scope import agreements_scope, lead_scope
+    from projections.standing import Snapshot
+
+    day, known = parse_as_of(as_of), parse_known_at(known_at)
+    frame = event_frame()
+    if lead:
+        frame = lead_scope(frame, lead)
+    elif agreement:
+        frame = agreements_scope(frame, [agreement])
+    return Snapshot.of(frame, day, known)
+
+
+def _emit(
+    df: pl.LazyFrame, fmt: ViewFmt, output: Path | None, title: str, limit: int | None = None
+) -> None:
     if fmt in (ViewFmt.parquet, ViewFmt.xlsx) and output is None:
         raise InvalidFieldError("--output", f"a file path for --format {fmt.value}", missing=True)
     output_file(output)
-    emit_frame(df.collect(), fmt.value, output=str(output) if output else None, title=title)
+    where = str(output) if output else None
+    emit_frame(df.collect(), fmt.value, output=where, title=title, limit=limit)
 
 
 @app.command("continuity")
@@ -118,6 +141,8 @@ def continuity_cmd(
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
 ) -> None:
     """Every agreement's lineage, incumbent and tenure, non-competitive renewals, limbo days,
     handovers survived and responsible lead (orphans flagged); the filters keep the agreements
@@ -134,7 +159,8 @@ def continuity_cmd(
         category=category,
     )
     view = keep(continuity(snap, snap.as_of), ids)
-    _emit(view, fmt, output, f"Continuity as of {snap.as_of}")
+    title = f"Continuity as of {snap.as_of}"
+    _emit(view, fmt, output, title, table_rows(limit, every))
 
 
 @app.command("pipeline")
@@ -148,6 +174,8 @@ def pipeline_cmd(
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
 ) -> None:
     """Agreements ending within N months with no decision recorded since their last term; the
     filters keep the agreements of one lead, commissioner or service category."""
@@ -164,7 +192,8 @@ def pipeline_cmd(
         category=category,
     )
     title = f"Ending by {months} months after {snap.as_of} with no decision"
-    _emit(keep(pipeline(snap, snap.as_of, months), ids), fmt, output, title)
+    view = keep(pipeline(snap, snap.as_of, months), ids)
+    _emit(view, fmt, output, title, table_rows(limit, every))
 
 
 @app.command("flags")
@@ -177,6 +206,8 @@ def flags_cmd(
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
     output: OutputOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
 ) -> None:
     """Red flags across the ledger: one row per agreement and flag, with the reason; the
     filters keep the agreements of one lead, commissioner or service category."""
@@ -191,7 +222,8 @@ def flags_cmd(
         commissioner=commissioner,
         category=category,
     )
-    _emit(keep(flags(snap, snap.as_of), ids), fmt, output, f"Red flags as of {snap.as_of}")
+    title = f"Red flags as of {snap.as_of}"
+    _emit(keep(flags(snap, snap.as_of), ids), fmt, output, title, table_rows(limit, every))
 
 
 @app.command("audit")
@@ -206,8 +238,8 @@ def audit_cmd(
     its terms, continuity, lineage and flags."""
     from projections.audit import AUDIT_SECTIONS, audit, audit_markdown
 
-    snap = snapshot(as_of, known_at)
-    require_names(snap, agreement=agreement)
+    require_names(event_frame(), parse_known_at(known_at), agreement=agreement)
+    snap = _snapshot(as_of, known_at, agreement=agreement)
     report = audit(snap, agreement, snap.as_of)
     _emit_report(report, AUDIT_SECTIONS, audit_markdown, fmt, output)
 
@@ -231,11 +263,14 @@ def brief_cmd(
     lineage, corrections, last year's spend by sector and size, decisions due in the next
     months, red flags."""
     from projections.briefing import SECTIONS, brief, to_markdown
+    from projections.scope import lead_scope
     from projections.standing import Snapshot
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     frame = event_frame()
     require_names(Snapshot.of(frame, day, known), lead=lead, commissioner=commissioner)
+    if lead:  # the lead's agreements and their lineages only
+        frame = lead_scope(frame, lead)
     report = brief(
         frame, day, lead=lead, commissioner=commissioner, known_at=known, months=_months(months)
     )
@@ -251,6 +286,7 @@ def _emit_report(
 ) -> None:
     import polars as pl
 
+    from infra.render.tables import write_csv
     from projections.report import flat, json_ready
 
     if fmt in (ReportFmt.csv, ReportFmt.parquet) and output is not None:
@@ -275,18 +311,18 @@ def _emit_report(
     if output is None:
         raise InvalidFieldError("--output", f"a path for --format {fmt.value}", missing=True)
     if fmt is ReportFmt.xlsx:
-        import xlsxwriter
+        from infra.render.tables import open_workbook
 
-        with xlsxwriter.Workbook(str(output), {"remove_timezone": True}) as book:
+        with open_workbook(str(output)) as book:  # text stays text: never a formula
             for name in sections:
                 flat(report[name]).write_excel(book, worksheet=name[:31], autofit=True)
         return
     output.mkdir(parents=True, exist_ok=True)
     for name in sections:
         df = report[name]
-        if fmt is ReportFmt.csv:
-            flat(df).with_columns(pl.col(pl.Date, pl.Datetime).cast(pl.String)).write_csv(
-                output / f"{name}.csv"
+        if fmt is ReportFmt.csv:  # text a spreadsheet would run is neutralised
+            write_csv(
+                flat(df).with_columns(pl.col(pl.Date).cast(pl.String)), str(output / f"{name}.csv")
             )
         else:
             df.write_parquet(output / f"{name}.parquet")

@@ -17,12 +17,9 @@ import orjson
 import typer
 from rich.console import Console
 
-from domain.catalogue import CATALOGUE
 from domain.errors import InvalidFieldError, LedgerError
 from infra.cli.app import (
     AsOfOpt,
-    Fmt,
-    FmtOpt,
     KnownAtOpt,
     Scale,
     _ledger,
@@ -32,12 +29,10 @@ from infra.cli.app import (
     parse_as_of,
     parse_known_at,
 )
-from infra.interop.native import count_lines, export_lines, import_events, read_events, write_export
-from infra.render.progress import bar
-from infra.render.tables import emit_rows
+from infra.render.progress import bar, import_bar
 from infra.store.urls import configured_store, parse_store_url
 
-PROGRESS_THRESHOLD = 2_000
+PROGRESS_THRESHOLD_BYTES = 1_000_000  # about 3,000 events: below that an import is instant
 err_console = Console(stderr=True, soft_wrap=True)
 
 
@@ -120,17 +115,16 @@ def import_(
         return
     if len(files) != 1:
         raise LedgerError("a native import takes one file; expected one FILE")
+    from infra.interop.native import import_file
+
     file = files[0]
     ledger = _ledger(create=True)
-    total = count_lines(file) if file.exists() else 0
-    if total >= PROGRESS_THRESHOLD:
-        with bar("reading", total) as advance:
-            lines = read_events(file, progress=advance)
-        with bar("checking rules and storing", len(lines)) as advance:
-            report_ = import_events(ledger, file, lines, progress=advance)
+    size = file.stat().st_size if file.is_file() else 0
+    if size >= PROGRESS_THRESHOLD_BYTES and err_console.is_terminal:
+        with import_bar(size) as progress:
+            report_ = import_file(ledger, file, progress=progress)
     else:
-        lines = read_events(file)
-        report_ = import_events(ledger, file, lines)
+        report_ = import_file(ledger, file)
     typer.echo(
         f"imported {report_.recorded} events from {file} "
         f"({report_.already_present} already in the ledger)"
@@ -191,6 +185,8 @@ def export(
             f"--format {fmt.value} writes every event; --as-of and --known-at apply to the "
             "views (expected --format xlsx, csv or parquet)"
         )
+    from infra.interop.native import export_lines, write_export
+
     ledger = _ledger()
     if fmt is ExportFormat.ocds:
         from infra.interop.ocds_export import write_ocds
@@ -234,21 +230,6 @@ def _export_views(
         views = ledger_views(frame, day, known, months=months)
         written = write_views(views, fmt, target, progress=advance)
     err_console.print(f"exported {len(written)} views as of {day} to {target}")
-
-
-@app.command()
-def stats(fmt: FmtOpt = Fmt.table) -> None:
-    """Events in the ledger by type."""
-    ledger = _ledger()  # kept: a dropped Application closes its connections
-    counts = ledger.recorder.count_by_topic()  # type: ignore[attr-defined]
-    by_type: dict[str, int] = {}
-    for topic, n in counts.items():
-        name = topic.rsplit(".", 1)[-1]
-        if name in CATALOGUE:
-            by_type[name] = by_type.get(name, 0) + n
-    rows = [{"type": t, "events": by_type[t]} for t in CATALOGUE if t in by_type]
-    rows.append({"type": "total", "events": sum(by_type.values())})
-    emit_rows(rows, fmt.value, title="Events by type")
 
 
 @app.command()

@@ -6,32 +6,32 @@ Thin: parse options, load the event frame (cached), call a projection, filter, s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
 from domain.errors import InvalidFieldError, LedgerError
-from domain.values import FinancialYear
 from infra.cli.app import (
+    AllOpt,
     AsOfOpt,
     CategoryOpt,
     CommissionerOpt,
     KnownAtOpt,
+    LimitOpt,
     app,
     event_frame,
     output_file,
     parse_as_of,
     parse_known_at,
     require_names,
+    table_rows,
 )
 from infra.render.tables import emit_frame
-from projections import diversity
-from projections.market import CONCENTRATION_COLUMNS, MARKET_COLUMNS, concentration, in_order
-from projections.market import market as market_view
+
+if TYPE_CHECKING:  # polars and the views load only when a view command runs
+    import polars as pl
 
 
 class FrameFmt(StrEnum):
@@ -66,7 +66,15 @@ ChartOpt = Annotated[
 ]
 
 
-def _segment(view: pl.LazyFrame, category: str | None, commissioner: str | None) -> pl.LazyFrame:
+def _segment(
+    view: pl.LazyFrame, category: str | None, commissioner: str | None, year: str | None = None
+) -> pl.LazyFrame:
+    """The rows of one segment, and of one financial year when given (filtered before the view
+    is computed: the other years are never worked out)."""
+    import polars as pl
+
+    if year is not None:
+        view = view.filter(pl.col("financial_year") == year)
     if category is not None:
         view = view.filter(pl.col("service_category") == category)
     if commissioner is not None:
@@ -90,14 +98,21 @@ def _render(
     fmt: FrameFmt,
     output: Path | None,
     title: str,
+    limit: int | None = None,
 ) -> None:
-    """Keep one financial year if asked, and write the view's columns."""
+    """Keep one financial year if asked, and write the view's columns (a table: the first
+    `limit` rows)."""
+    import polars as pl
+
     if year is not None:
         rows = rows.filter(pl.col("financial_year") == year)
-    emit_frame(rows.select(columns), fmt.value, output=str(output) if output else None, title=title)
+    where = str(output) if output else None
+    emit_frame(rows.select(columns), fmt.value, output=where, title=title, limit=limit)
 
 
 def _year(label: str, option: str = "--year") -> str:
+    from domain.values import FinancialYear
+
     try:
         return FinancialYear.parse(label).label
     except InvalidFieldError:
@@ -110,6 +125,8 @@ def _last_year(label: str | None) -> str | None:
 
 def _until(rows: pl.DataFrame, until: str | None) -> pl.DataFrame:
     """Leave out the financial years after `until` (a label, already checked)."""
+    import polars as pl
+
     if until is None:
         return rows
     return rows.filter(pl.col("financial_year").str.slice(0, 4) <= until[:4])
@@ -117,7 +134,7 @@ def _until(rows: pl.DataFrame, until: str | None) -> pl.DataFrame:
 
 def _draw(
     chart: Path | None,
-    draw: Callable[[pl.DataFrame, Any], Any],
+    draw: str,
     rows: pl.DataFrame,
     frame: pl.LazyFrame,
     *,
@@ -130,11 +147,11 @@ def _draw(
     ids, and the as-of date (the years after it faded as committed)."""
     if chart is None:
         return
-    from infra.render.charts import ChartContext, save_chart
+    from infra.render import charts
     from projections.names import display_names
 
     names = display_names(frame, day)
-    context = ChartContext(
+    context = charts.ChartContext(
         as_of=day,
         known_at=known,
         providers=names["provider"],
@@ -142,7 +159,7 @@ def _draw(
         category=category,
         commissioner=commissioner,
     )
-    save_chart(draw(rows, context), chart)
+    charts.save_chart(getattr(charts, draw)(rows, context), chart)
 
 
 def _frame(
@@ -167,19 +184,31 @@ def market(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
 ) -> None:
     """Spend and market share per provider per segment (service category x commissioner, and
     each alone) per financial year."""
-    from infra.render.charts import market_chart
+    from projections.market import MARKET_COLUMNS, in_order
+    from projections.market import market as market_view
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year, until = _checked(year, fmt, output), _last_year(until)
     frame = _frame(known, category, commissioner)
-    view = _segment(market_view(frame, day, known), category, commissioner)
+    # a chart shows every year: the table's year is kept after it is drawn
+    view = _segment(market_view(frame, day, known), category, commissioner, None if chart else year)
     rows = _until(in_order(view).collect(), until)
     segment = {"category": category, "commissioner": commissioner}
-    _draw(chart, market_chart, rows, frame, day=day, known=known, **segment)
-    _render(rows, MARKET_COLUMNS, year=year, fmt=fmt, output=output, title=f"Market as of {day}")
+    _draw(chart, "market_chart", rows, frame, day=day, known=known, **segment)
+    _render(
+        rows,
+        MARKET_COLUMNS,
+        year=year,
+        fmt=fmt,
+        output=output,
+        title=f"Market as of {day}",
+        limit=table_rows(limit, every),
+    )
 
 
 @app.command("concentration")
@@ -193,18 +222,22 @@ def concentration_(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
 ) -> None:
     """Per segment and year: providers, spend, HHI (0-10,000), CR3 (a fraction), effective
     number of providers (exp Shannon) and Simpson index."""
-    from infra.render.charts import concentration_chart
+    from projections.market import CONCENTRATION_COLUMNS, concentration, in_order
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year, until = _checked(year, fmt, output), _last_year(until)
     frame = _frame(known, category, commissioner)
-    view = _segment(concentration(frame, day, known), category, commissioner)
+    view = _segment(
+        concentration(frame, day, known), category, commissioner, None if chart else year
+    )
     rows = _until(in_order(view).collect(), until)
     segment = {"category": category, "commissioner": commissioner}
-    _draw(chart, concentration_chart, rows, frame, day=day, known=known, **segment)
+    _draw(chart, "concentration_chart", rows, frame, day=day, known=known, **segment)
     _render(
         rows,
         CONCENTRATION_COLUMNS,
@@ -212,6 +245,7 @@ def concentration_(
         fmt=fmt,
         output=output,
         title=f"Concentration as of {day}",
+        limit=table_rows(limit, every),
     )
 
 
@@ -234,10 +268,13 @@ def diversity_(
     fmt: FormatOpt = FrameFmt.table,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    limit: LimitOpt = None,
+    every: AllOpt = False,
 ) -> None:
     """Diversity of the market: spend shares by provider sector and size band, entrants and
     exits, small third-sector providers at risk. The chart is the sector mix over time."""
-    from infra.render.charts import diversity_chart
+    from projections import diversity
+    from projections.market import in_order
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year, until = _checked(year, fmt, output), _last_year(until)
@@ -246,7 +283,7 @@ def diversity_(
         mix = _segment(diversity.mix(frame, day, known), category, commissioner)
         segment = {"category": category, "commissioner": commissioner}
         mix_rows = _until(in_order(mix).collect(), until)
-        _draw(chart, diversity_chart, mix_rows, frame, day=day, known=known, **segment)
+        _draw(chart, "diversity_chart", mix_rows, frame, day=day, known=known, **segment)
     title = f"Diversity ({part.value}) as of {day}"
     if part is Part.at_risk:
         if category or commissioner:
@@ -255,11 +292,21 @@ def diversity_(
                 "--commissioner"
             )
         rows = diversity.at_risk(frame, day, known).collect()
-        _render(rows, diversity.RISK_COLUMNS, year=year, fmt=fmt, output=output, title=title)
+        shown = table_rows(limit, every)
+        _render(
+            rows,
+            diversity.RISK_COLUMNS,
+            year=year,
+            fmt=fmt,
+            output=output,
+            title=title,
+            limit=shown,
+        )
         return
     if part is Part.mix:
         view, columns = diversity.mix(frame, day, known), diversity.MIX_COLUMNS
     else:
         view, columns = diversity.entry_exit(frame, day, known), diversity.ENTRY_COLUMNS
-    rows = _until(in_order(_segment(view, category, commissioner)).collect(), until)
-    _render(rows, columns, year=year, fmt=fmt, output=output, title=title)
+    rows = _until(in_order(_segment(view, category, commissioner, year)).collect(), until)
+    shown = table_rows(limit, every)
+    _render(rows, columns, year=year, fmt=fmt, output=output, title=title, limit=shown)

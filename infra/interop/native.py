@@ -1,4 +1,11 @@
-"""The native JSON Lines format (FORMAT.md): import all-or-nothing, export in recorded order."""
+"""The native JSON Lines format (FORMAT.md): import all-or-nothing, export in recorded order.
+
+An import streams the file a slice at a time through the bulk path (`Ledger.begin_bulk`): each
+slice parsed, checked and written inside one transaction that only the last line commits, so a
+file of any size is stored whole or not at all, in memory that follows the slice and the compact
+state of the subjects it names, not the file. The first bad line in file order (malformed, or
+breaking a rule given the lines before it) refuses the whole file.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import orjson
 
+from domain.bulk import BulkUnitOfWork
 from domain.catalogue import LedgerEvent, parse_event
 from domain.errors import InvalidFieldError, LedgerError
 from domain.ledger import Ledger
@@ -63,26 +71,151 @@ def read_events(path: Path, *, progress: Progress | None = None) -> list[ParsedL
                 progress(1)
             if not raw.strip():
                 continue
-            try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError as err:
-                raise ImportRefused(
-                    name, number, f"malformed JSON ({err}); expected one JSON object per line"
-                ) from None
-            try:
-                parsed.append(ParsedLine(number, parse_event(obj)))
-            except InvalidFieldError as err:
-                event_id = obj.get("event_id") if isinstance(obj, dict) else None
-                raise ImportRefused(
-                    name, number, str(err), event_id if isinstance(event_id, str) else None
-                ) from None
+            parsed.append(ParsedLine(number, parse_line(name, number, raw)))
     return parsed
+
+
+SLICE = 20_000  # events checked and written at a time: memory follows the slice, not the file
+
+
+class ImportProgress(Protocol):
+    """Told, as an import goes, how many events were checked and written, and bytes read."""
+
+    def __call__(self, *, checked: int, written: int, read: int) -> None: ...
+
+
+def import_file(
+    ledger: Ledger,
+    path: Path,
+    *,
+    progress: ImportProgress | None = None,
+    slice_size: int = SLICE,
+) -> RecordReport:
+    """Stream a native file into the ledger: each slice parsed, checked and written in one
+    transaction, committed at the end; the first bad line (in file order) refuses it all."""
+    name = str(path)
+    try:
+        handle = path.open("rb")
+    except OSError as err:
+        raise LedgerError(f"{name}: cannot open ({err.strerror})") from None
+    with handle, paused_gc():
+        uow = ledger.begin_bulk()
+        try:
+            read = 0
+            for batch, refused, read in _slices(handle, name, slice_size):
+                _check(uow, name, batch, progress, read)
+                uow.flush()
+                if progress:
+                    progress(
+                        checked=uow.report.recorded + uow.report.already_present,
+                        written=uow.written,
+                        read=read,
+                    )
+                if refused is not None:
+                    raise refused
+            report = uow.commit()
+        except BaseException:
+            uow.rollback()
+            raise
+    return report
+
+
+def _slices(
+    handle: IO[bytes], name: str, size: int
+) -> Iterator[tuple[list[ParsedLine], ImportRefused | None, int]]:
+    """Parsed lines a slice at a time, with the bytes read so far; a bad line ends the last
+    slice (the lines before it are still checked: an earlier broken rule is the first error)."""
+    batch: list[ParsedLine] = []
+    read = 0
+    for number, raw in enumerate(handle, start=1):
+        read += len(raw)
+        if not raw.strip():
+            continue
+        try:
+            batch.append(ParsedLine(number, parse_line(name, number, raw)))
+        except ImportRefused as refused:
+            yield batch, refused, read
+            return
+        if len(batch) == size:
+            yield batch, None, read
+            batch = []
+    yield batch, None, read
+
+
+def parse_line(name: str, number: int, raw: bytes) -> LedgerEvent:
+    """One line of a native file as an event, or refused naming the line and the field."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        raise ImportRefused(
+            name, number, f"malformed JSON ({err}); expected one JSON object per line"
+        ) from None
+    try:
+        return parse_event(obj)
+    except InvalidFieldError as err:
+        event_id = obj.get("event_id") if isinstance(obj, dict) else None
+        raise ImportRefused(
+            name, number, str(err), event_id if isinstance(event_id, str) else None
+        ) from None
+
+
+def _check(
+    uow: BulkUnitOfWork,
+    name: str,
+    batch: list[ParsedLine],
+    progress: ImportProgress | None,
+    read: int,
+) -> None:
+    uow.prefetch(p.event for p in batch)
+    done = uow.report.recorded + uow.report.already_present
+    for i, p in enumerate(batch, start=1):
+        try:
+            uow.add(p.event)
+        except LedgerError as err:
+            raise ImportRefused(name, p.line, str(err), p.event.event_id) from None
+        if progress and i % 5_000 == 0:
+            progress(checked=done + i, written=uow.written, read=read)
 
 
 def import_events(
     ledger: Ledger, path: Path, lines: list[ParsedLine], *, progress: Progress | None = None
 ) -> RecordReport:
-    """Check every event against the ledger and each other, then store all in one transaction."""
+    """Check every event against the ledger and each other, then store all in one transaction
+    (in slices, as `import_file` does)."""
+    with paused_gc():
+        uow = ledger.begin_bulk()
+        try:
+            for start in range(0, len(lines), SLICE):
+                batch = lines[start : start + SLICE]
+                _check(uow, str(path), batch, None, 0)
+                if progress:
+                    progress(len(batch))
+                uow.flush()
+            return uow.commit()
+        except BaseException:
+            uow.rollback()
+            raise
+
+
+def import_file_per_event(ledger: Ledger, path: Path) -> RecordReport:
+    """`import_file` on aggregates, event by event (the reference the bulk path is held to):
+    the same lines read in the same order, the first bad one refusing the file."""
+    name = str(path)
+    with path.open("rb") as handle, paused_gc():
+        uow = ledger.begin()
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            event = parse_line(name, number, raw)
+            try:
+                uow.add(event)
+            except LedgerError as err:
+                raise ImportRefused(name, number, str(err), event.event_id) from None
+        return ledger.commit(uow)
+
+
+def import_events_per_event(ledger: Ledger, path: Path, lines: list[ParsedLine]) -> RecordReport:
+    """The reference the bulk path is held to: aggregates, event by event, one save."""
     with paused_gc():
         uow = ledger.begin()
         uow.prefetch(p.event for p in lines)
@@ -91,14 +224,7 @@ def import_events(
                 uow.add(p.event)
             except LedgerError as err:
                 raise ImportRefused(str(path), p.line, str(err), p.event.event_id) from None
-            if progress:
-                progress(1)
         return ledger.commit(uow)
-
-
-def count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(1 for _ in handle)
 
 
 def export_lines(ledger: Ledger) -> Iterator[bytes]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from domain.errors import LedgerError
-from infra.render.tables import emit_frame, xlsx_sheet
+from infra.render.tables import XLSX_ROWS, emit_frame, open_workbook, xlsx_sheet
 from projections import diversity
 from projections.audit import continuity_views
 from projections.market import CONCENTRATION_COLUMNS, MARKET_COLUMNS, in_order
@@ -35,7 +35,6 @@ MARKET_SHEETS: dict[str, tuple[str, tuple[str, ...]]] = {
 CONTINUITY_SHEETS = ("continuity", "pipeline", "flags")
 VIEWS = (*MARKET_SHEETS, *CONTINUITY_SHEETS)
 FORMATS = ("xlsx", "csv", "parquet")
-XLSX_ROWS = 1_048_576 - 1  # a sheet's rows, less the header
 
 
 def ledger_views(
@@ -95,14 +94,12 @@ def _workbook(
     target: Path,
     progress: Callable[[int], None] | None,
 ) -> list[str]:
-    import xlsxwriter
-
     target.parent.mkdir(parents=True, exist_ok=True)
     written = []
     # written to a temporary name first: a refused view leaves no half-made workbook
     partial = target.with_name(f".{target.name}.partial")
     try:
-        with xlsxwriter.Workbook(str(partial), {"remove_timezone": True}) as book:
+        with open_workbook(str(partial)) as book:  # text stays text: never a formula
             for name, rows in views:
                 if rows.height > XLSX_ROWS:
                     raise LedgerError(

@@ -22,6 +22,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from psycopg.sql import SQL, Identifier
 
 from domain.recording import IndexedEvent
+from infra.store.bulk import PostgresSession, SQLiteSession
 
 INDEX_TABLE = "ledger_event_ids"
 _CHUNK = 500
@@ -104,6 +105,11 @@ class IndexedSQLiteRecorder(SQLiteApplicationRecorder):
                 found.update(uuid.UUID(row[0]) for row in c.fetchall())
         return found
 
+    def bulk_session(self) -> SQLiteSession:
+        """A connection of its own for a bulk import (`Ledger.begin_bulk`)."""
+        pool = self.datastore.pool
+        return SQLiteSession(pool.db_name, self.events_table_name, pool.lock_timeout or 5)
+
     def count_by_topic(self) -> dict[str, int]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT topic, COUNT(*) FROM {self.events_table_name} GROUP BY topic")
@@ -132,11 +138,14 @@ class IndexedPostgresRecorder(PostgresApplicationRecorder):
         sides' buffers and client and server wait on each other for ever."""
         notification_ids: list[int] = []
         with self.datastore.transaction(commit=True) as curs:
+            if stored_events:
+                # the table lock first, as a bulk import takes it: two writers then never wait
+                # on each other's index rows while holding what the other needs
+                self._lock_table(curs)
+                self._notify_channel(curs)
             self._insert_events(curs, stored_events, **kwargs)
             if not stored_events:
                 return notification_ids
-            self._lock_table(curs)
-            self._notify_channel(curs)
             # in slices, so the server never waits long for one statement's parameters (the
             # library's idle-in-transaction timeout would end the session)
             for start in range(0, len(stored_events), _PG_SLICE):
@@ -198,6 +207,17 @@ class IndexedPostgresRecorder(PostgresApplicationRecorder):
                 else uuid.UUID(str(r["originator_id"]))
                 for r in curs.fetchall()
             }
+
+    def bulk_session(self) -> PostgresSession:
+        """A connection of its own for a bulk import (`Ledger.begin_bulk`)."""
+        conninfo = {k: v for k, v in self.datastore.pool.kwargs.items() if k != "row_factory"}
+        return PostgresSession(
+            conninfo,
+            self.datastore.schema or "public",
+            self.events_table_name,
+            self.channel_name,
+            self.datastore.lock_timeout,
+        )
 
     def count_by_topic(self) -> dict[str, int]:
         with self.datastore.transaction(commit=False) as curs:
