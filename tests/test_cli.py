@@ -93,7 +93,7 @@ def test_import_list_history_stats_export(store_url: str, tmp_path: Path) -> Non
     assert ids == ["e3", "e4", "e5", "e6", "  ↳ e7", "e8", "e9"]
     assert history[5]["type"] == "HandedOver" and history[5]["recorded_at"]
     missing = cledger("history", "nope", store=store_url, ok=False)
-    assert_plain_error(missing, "agreement 'nope' is not in the ledger")
+    assert_plain_error(missing, "no agreement 'nope'")
 
     stats = {
         r["type"]: r["events"]
