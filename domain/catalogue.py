@@ -421,7 +421,11 @@ def parse_event(raw: Any) -> LedgerEvent:
     recorded_by = _required_text(raw, "recorded_by", "who entered it")
     rationale = _optional_text(raw, "rationale")
     source = _optional_text(raw, "source")
-    data = spec.parse_data(raw)
+    try:
+        data = spec.parse_data(raw)
+    except InvalidFieldError as err:
+        err.event_type = spec.name  # the reference's section for this type's fields
+        raise
     why = spec.rationale_rule(data)
     if why and rationale is None:
         raise RationaleRequiredError(spec.name, why)

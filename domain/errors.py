@@ -8,7 +8,24 @@ from __future__ import annotations
 
 
 class LedgerError(Exception):
-    """Base of every error the ledger reports to its users."""
+    """Base of every error the ledger reports to its users.
+
+    An error about a field of the native format (one with a `field`, and the `event_type` when
+    known) ends with where the format describes it: `...; see docs/format.md#agreements`, so
+    every message about a field points to the reference, whichever rule raised it."""
+
+    event_type: str | None = None  # the type whose field was wrong, when the parser knows it
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        field = getattr(self, "field", None)
+        if not isinstance(field, str):
+            return text
+        # imported here: the reference reads the catalogue, which imports this module
+        from domain.reference import section_link
+
+        link = section_link(field, self.event_type)
+        return f"{text}; see {link}" if link and link not in text else text
 
 
 class InvalidFieldError(LedgerError):

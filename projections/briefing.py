@@ -51,6 +51,7 @@ from projections.frame import (
 from projections.lineage import ancestry, links
 from projections.market import basis_of, rounded
 from projections.pipeline import pipeline
+from projections.report import pounds
 from projections.report import to_markdown as markdown_document
 from projections.spend import agreement_spend
 from projections.standing import GRACE_DAYS, FrameLike, Snapshot, joined
@@ -80,8 +81,10 @@ def brief(
     lead: str | None = None,
     commissioner: str | None = None,
     known_at: dt.datetime | None = None,
+    months: int = DUE_MONTHS,
 ) -> dict[str, Any]:
-    """The brief for `lead` or `commissioner` (exactly one) on `as_of`, as known at `known_at`."""
+    """The brief for `lead` or `commissioner` (exactly one) on `as_of`, as known at `known_at`,
+    with the decisions due in the next `months`."""
     if lead is None and commissioner is None:
         raise InvalidFieldError("--lead", "--lead NAME or --commissioner ID", missing=True)
     if lead is not None and commissioner is not None:
@@ -128,7 +131,7 @@ def brief(
         "lineage": _lineage(snap, answers_for),
         "corrections": _corrections(snap, answers_for),
         "spend_last_year": _spend(snap, answers_for, commissioner, year),
-        "due": pipeline(snap, as_of, DUE_MONTHS).filter(mine).collect(),
+        "due": pipeline(snap, as_of, months).filter(mine).collect(),
         "flags": flags(snap, as_of).filter(mine).collect(),
     }
     return {
@@ -144,6 +147,8 @@ def brief(
             "spend_year": fy_text(year),
             "flags": sections["flags"].height,
             "due": sections["due"].height,
+            "months": months,
+            "handovers_recorded_later": _recorded_later(frame, as_of, known_at, lead, commissioner),
         },
         **sections,
     }
@@ -231,16 +236,39 @@ def _named(snap: Snapshot, held: pl.DataFrame) -> pl.DataFrame:
     return held.join(named, on="agreement_id", how="left", maintain_order="left")
 
 
-def _handovers(snap: Snapshot, lead: str | None, commissioner: str | None) -> pl.DataFrame:
-    to_me = (
+def _to(lead: str | None, commissioner: str | None) -> pl.Expr:
+    return (
         pl.col("to_lead") == lead if lead is not None else pl.col("to_commissioner") == commissioner
     )
+
+
+def _recorded_later(
+    frame: FrameLike | Snapshot,
+    as_of: dt.date,
+    known_at: dt.datetime | None,
+    lead: str | None,
+    commissioner: str | None,
+) -> int | None:
+    """How many handovers to the lead (or organisation), in effect by `as_of`, were recorded
+    after `known_at`: what a brief as known then cannot show, and why (None: not known)."""
+    if known_at is None or isinstance(frame, Snapshot):
+        return None
+    later = handovers(frame.lazy()).filter(
+        _to(lead, commissioner)
+        & (pl.col("effective_on") <= as_of)
+        & (pl.col("recorded_at") > known_at)
+    )
+    return int(later.select(pl.len()).collect().item())
+
+
+def _handovers(snap: Snapshot, lead: str | None, commissioner: str | None) -> pl.DataFrame:
     return (
         handovers(snap.events)
-        .filter(to_me)
+        .filter(_to(lead, commissioner))
         .sort("effective_on", "notification_id")
         .select(
             "effective_on",
+            "recorded_at",
             "from_lead",
             "to_lead",
             "from_commissioner",
@@ -451,18 +479,33 @@ def _spend(snap: Snapshot, held: pl.DataFrame, commissioner: str | None, year: i
 
 
 def to_markdown(report: dict[str, Any]) -> str:
-    """The brief as a Markdown document: a heading per section, each a table of its rows."""
+    """The brief as a Markdown document: a heading per section, in words, each a table of its
+    rows with money in pounds and pence."""
     scope = report["scope"]
+    months = scope.get("months", DUE_MONTHS)
     who = f"lead {scope['lead']}" if scope["lead"] else f"commissioner {scope['commissioner']}"
     known = f", as known at {scope['known_at']}" if scope["known_at"] else ""
     intro = (
-        f"As of {scope['as_of']}{known}: {scope['agreements']} agreements held, worth "
-        f"£{scope['total_annual_value'] or 0:,.2f} a year; {scope['due']} decisions due in the "
-        f"next {DUE_MONTHS} months; {scope['flags']} red flags."
+        f"As of {scope['as_of']}{known}: {_n(scope['agreements'], 'agreement')} held, worth "
+        f"{pounds(scope['total_annual_value'] or 0)} a year; {_n(scope['due'], 'decision')} due "
+        f"in the next {months} months; {_n(scope['flags'], 'red flag')}."
     )
     intro += (
         f" Past their end with nothing recorded: {scope['lapsed']} lapsed (listed apart, not "
         f"held), {scope['ended_without_record']} ended without record (more than "
         f"{GRACE_DAYS} days past their end: taken as ended then)."
     )
-    return markdown_document(f"Handover brief for {who}", intro, SECTIONS, report)
+    later = scope.get("handovers_recorded_later")
+    if later:
+        intro += (
+            f" {_n(later, 'handover')} to you in effect by {scope['as_of']} "
+            f"{'were' if later > 1 else 'was'} recorded after {scope['known_at']}: the ledger "
+            f"did not know of {'them' if later > 1 else 'it'} then, so this brief does not show "
+            f"{'them' if later > 1 else 'it'} (each handover below says when it was recorded)."
+        )
+    titles = {**SECTIONS, "due": f"Decisions due in the next {months} months"}
+    return markdown_document(f"Handover brief for {who}", intro, titles, report)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -22,6 +22,14 @@ def money_text(value: float | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
+def pounds(value: float | None) -> str:
+    """Money for people: pounds with thousands separators and pence (`£1,234,567.00`)."""
+    if value is None:
+        return ""
+    sign = "-" if value < 0 else ""
+    return f"{sign}£{abs(value):,.2f}"
+
+
 def json_value(name: str, value: Any) -> Any:
     """One cell as JSON wants it: money as text with two decimals, dates and times as ISO."""
     if name in MONEY and isinstance(value, int | float):
@@ -66,20 +74,28 @@ def flat(df: pl.DataFrame) -> pl.DataFrame:
 def to_markdown(
     title: str, intro: str, sections: Mapping[str, str], report: Mapping[str, Any]
 ) -> str:
-    """A report as Markdown: a heading per section (its key in backticks), each a table."""
+    """A report as Markdown: a heading per section (its title in words), each a table."""
     lines = [f"# {title}", "", intro, ""]
     for name, heading in sections.items():
-        lines += [f"## {heading}", "", f"`{name}`", "", markdown_table(report[name])]
+        lines += [f"## {heading}", "", markdown_table(report[name])]
     return "\n".join(lines)
 
 
 def markdown_table(df: pl.DataFrame) -> str:
+    """Rows as a Markdown table: column names in words, money in pounds and pence, lists
+    joined, numbers rounded for reading."""
     if df.is_empty():
         return "_none_\n"
-    shown = flat(df)
-    cells = [[_cell(v) for v in row] for row in shown.iter_rows()]
-    head = "| " + " | ".join(shown.columns) + " |"
-    rule = "|" + "|".join("---" for _ in shown.columns) + "|"
+    money = {c for c, t in df.schema.items() if c in MONEY and t.is_numeric()}
+    shown = df.with_columns(
+        *(pl.col(c).list.join("; ") for c, t in df.schema.items() if t == pl.List(pl.String))
+    )
+    cells = [
+        [pounds(v) if c in money else _cell(v) for c, v in zip(shown.columns, row, strict=True)]
+        for row in shown.iter_rows()
+    ]
+    head = "| " + " | ".join(c.replace("_", " ") for c in shown.columns) + " |"
+    rule = "|" + "|".join("--:" if c in money else "---" for c in shown.columns) + "|"
     body = ["| " + " | ".join(r) + " |" for r in cells]
     return "\n".join([head, rule, *body]) + "\n"
 
@@ -87,6 +103,12 @@ def markdown_table(df: pl.DataFrame) -> str:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:g}" if abs(value) < 1e6 else f"{value:.2f}"
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
     return str(value).replace("|", "\\|").replace("\n", " ")

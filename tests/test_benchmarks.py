@@ -32,6 +32,7 @@ def _run(tmp_path: Path, script: str, *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_projections_benchmark_prints_every_figure_and_ratio(tmp_path: Path) -> None:
     out = _run(
         tmp_path, "projections.py", "--events", "3000", "--work", str(tmp_path), "--repeat", "1"
@@ -48,6 +49,7 @@ def test_projections_benchmark_prints_every_figure_and_ratio(tmp_path: Path) -> 
         assert figure in out, f"{figure!r} missing from:\n{out}"
 
 
+@pytest.mark.slow
 def test_import_rate_benchmark_prints_its_ratios(tmp_path: Path) -> None:
     out = _run(tmp_path, "import_rate.py", "--events", "2000", "--no-postgres")
     assert "ledger / bare  =" in out

@@ -151,6 +151,7 @@ def conurbation(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+@pytest.mark.slow
 def test_cledger_brief_for_the_lead_who_inherited_a_pct_portfolio_in_2013(
     conurbation: str,
 ) -> None:

@@ -272,6 +272,7 @@ def test_audit_shows_history_corrections_and_derived_facts(frame: pl.DataFrame) 
         audit(frame, "no-such", AS_OF)
 
 
+@pytest.mark.slow
 def test_cli_views(story_store: str, tmp_path: Path) -> None:
     """The commands as users run them: JSON keys are column names, money is text with two
     decimals, files for parquet and xlsx, one plain line for an error."""
@@ -340,4 +341,4 @@ def test_cli_views(story_store: str, tmp_path: Path) -> None:
     assert audit_json["agreement"][0]["annual_value"] == "46000.00"
     missing = cledger("audit", "nope", store=story_store, cache=tmp_path, ok=False)
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1
-    assert missing.stderr.startswith("error: agreement 'nope' is not in the ledger")
+    assert missing.stderr.startswith("error: no agreement 'nope'")

@@ -77,6 +77,7 @@ def test_story_features_are_present(events: list[GeneratedEvent]) -> None:
     assert len(backfilled) >= 10
 
 
+@pytest.mark.slow
 def test_conurbation_records_into_a_fresh_ledger(
     events: list[GeneratedEvent], tmp_path: Path
 ) -> None:
@@ -94,6 +95,7 @@ def test_conurbation_records_into_a_fresh_ledger(
     ledger.close()
 
 
+@pytest.mark.slow
 def test_england_file_is_valid_and_imports(tmp_path: Path) -> None:
     path = tmp_path / "england.jsonl"
     progressed: list[int] = []

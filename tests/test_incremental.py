@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -251,6 +252,7 @@ def same(a: pl.DataFrame, b: pl.DataFrame) -> None:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=ledgers(), data=st.data())
 def test_agreement_views_updated_equal_rebuilt(events: list[LedgerEvent], data: Any) -> None:
@@ -270,6 +272,7 @@ def test_agreement_views_updated_equal_rebuilt(events: list[LedgerEvent], data: 
     event("reprocured: " + ("yes" if frame["type"].is_in(["Reprocured"]).any() else "no"))
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=ledgers(), data=st.data())
 def test_update_of_a_prefix_equals_rebuild_of_all(events: list[LedgerEvent], data: Any) -> None:
@@ -282,6 +285,7 @@ def test_update_of_a_prefix_equals_rebuild_of_all(events: list[LedgerEvent], dat
     event("market rows: " + ("none" if whole.market.is_empty() else "some"))
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=ledgers(), data=st.data())
 def test_views_known_at_t_equal_views_of_events_recorded_by_t(

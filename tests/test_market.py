@@ -499,6 +499,7 @@ def conurbation(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.LazyFrame,
     return frame_from_facts(facts).lazy(), facts  # type: ignore[return-value]
 
 
+@pytest.mark.slow
 def test_spend_agrees_day_by_day_with_agreement_terms(
     conurbation: tuple[pl.LazyFrame, list[object]],
 ) -> None:

@@ -434,6 +434,7 @@ def test_a_large_file_is_streamed(ledger: Ledger, tmp_path: Path) -> None:
     assert report.providers.created == 300 and report.by_type["Extended"] == n
 
 
+@pytest.mark.slow
 def test_cli_imports_the_example_and_refuses_in_one_plain_line(
     store_url: str, tmp_path: Path
 ) -> None:
@@ -682,6 +683,7 @@ def test_compiling_the_export_with_ocdsmerge_gives_the_current_term_value_and_su
     assert compiled["tag"] == ["compiled"]
 
 
+@pytest.mark.slow
 def test_cli_exports_ocds_to_a_folder_and_to_json_lines(store_url: str, tmp_path: Path) -> None:
     from tests.test_cli import EXAMPLE, cledger
 
@@ -692,6 +694,7 @@ def test_cli_exports_ocds_to_a_folder_and_to_json_lines(store_url: str, tmp_path
     assert len(lines) == 1 and orjson.loads(lines[0])["releases"][0]["ocid"] == "ocds-cledger-g-001"
 
 
+@pytest.mark.slow
 def test_round_trip_of_a_generated_ledger_through_ocds(tmp_path: Path) -> None:
     """The generated conurbation, exported to OCDS and imported into an empty store, gives the
     same agreements, terms, annual values in time, statuses and awarded suppliers. What OCDS

@@ -163,6 +163,7 @@ def test_snapshot_dates_come_from_file_names(croydon: Ledger, tmp_path: Path) ->
         run(croydon, FIRST, twice)
 
 
+@pytest.mark.slow
 def test_cli_register_import(store_url: str) -> None:
     from tests.test_cli import cledger
 

@@ -103,6 +103,7 @@ def test_views_are_listed_once_in_the_order_of_the_sheets() -> None:
     assert list(VIEWS) == SHEETS
 
 
+@pytest.mark.slow
 def test_the_workbook_has_a_sheet_per_view_equal_to_the_view(story: str, tmp_path: Path) -> None:
     book_path = tmp_path / "out" / "ledger.xlsx"  # the folder is made when missing
     done = cledger(
@@ -150,6 +151,7 @@ def test_the_workbook_has_a_sheet_per_view_equal_to_the_view(story: str, tmp_pat
     assert p8[header.index("annual_value")].value == 10000
 
 
+@pytest.mark.slow
 def test_csv_and_parquet_write_a_file_per_view(story: str, tmp_path: Path) -> None:
     """Parquet files hold the views exactly; a CSV file is what the view's own command writes
     (money as text with two decimals)."""
@@ -181,6 +183,7 @@ def test_csv_and_parquet_write_a_file_per_view(story: str, tmp_path: Path) -> No
     assert market_csv["spend"][0] == "40000.00"
 
 
+@pytest.mark.slow
 def test_known_at_gives_the_views_as_the_ledger_knew_them(story: str, tmp_path: Path) -> None:
     """As known on 2015-09-15, p-1's extension to 2015-12-31 (recorded 2015-10-01) was not yet
     there: it was due to end on the as-of date, so it headed the pipeline."""
@@ -198,6 +201,7 @@ def test_known_at_gives_the_views_as_the_ledger_knew_them(story: str, tmp_path: 
     assert now.filter(pl.col("agreement_id") == "p-1")["end"].to_list() == [dt.date(2015, 12, 31)]
 
 
+@pytest.mark.slow
 def test_the_single_view_xlsx_has_the_same_formats(story: str, tmp_path: Path) -> None:
     """`cledger pipeline --format xlsx` writes one sheet like the workbook's."""
     out = tmp_path / "pipeline.xlsx"

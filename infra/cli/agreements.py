@@ -21,10 +21,11 @@ from infra.cli.app import (
     FmtOpt,
     KnownAtOpt,
     LimitOpt,
-    _settings,
     app,
+    event_frame,
     parse_as_of,
     parse_known_at,
+    require_names,
     table_rows,
 )
 from infra.render.tables import emit_frame, emit_rows
@@ -47,7 +48,6 @@ def agreements(
     every: AllOpt = False,
 ) -> None:
     """List agreements as of a date, as known at a time (ended ones included unless filtered)."""
-    from infra.store.frame_cache import scan_event_frame
     from projections.register import agreements_list
     from projections.standing import Snapshot
 
@@ -56,7 +56,8 @@ def agreements(
         raise InvalidFieldError(
             "--status", "one of " + ", ".join(STATUSES) + ", ended, open", status
         )
-    snap = Snapshot.of(scan_event_frame(_settings.get("store")), day, known)
+    snap = Snapshot.of(event_frame(), day, known)
+    require_names(snap, commissioner=commissioner, provider=provider, category=category)
     rows = agreements_list(
         snap, commissioner=commissioner, provider=provider, category=category, status=status
     ).collect()
@@ -72,14 +73,13 @@ def history(
     """An agreement's full timeline in recorded order: effective date, recorded time, who,
     what, why, source; each correction or rescission shown beside what it corrects; the
     handovers that moved it (by name or with its lead's whole portfolio) included."""
-    from infra.store.frame_cache import scan_event_frame
     from projections.history import HISTORY_COLUMNS, history_rows
 
-    rows = history_rows(scan_event_frame(_settings.get("store")), agreement)
+    frame = event_frame()
+    rows = history_rows(frame, agreement)
     if not any(r["type"].endswith("Awarded") for r in rows):
-        raise LedgerError(
-            f"agreement '{agreement}' is not in the ledger; expected an existing agreement_id"
-        )
+        require_names(frame, agreement=agreement)  # names the closest
+        raise LedgerError(f"no agreement '{agreement}'; 'cledger agreements' lists them")
     emit_rows(rows, fmt.value, title=f"History of {agreement}", columns=HISTORY_COLUMNS)
 
 
@@ -89,11 +89,8 @@ def stats(fmt: FmtOpt = Fmt.table) -> None:
     import polars as pl
 
     from domain.catalogue import CATALOGUE
-    from infra.store.frame_cache import scan_event_frame
 
-    counts = dict(
-        scan_event_frame(_settings.get("store")).group_by("type").len().collect().iter_rows()
-    )
+    counts = dict(event_frame().group_by("type").len().collect().iter_rows())
     rows = [{"type": t, "events": counts[t]} for t in CATALOGUE if t in counts]
     rows.append({"type": "total", "events": sum(counts.values())})
     emit_frame(

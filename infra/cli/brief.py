@@ -19,14 +19,22 @@ import typer
 
 from domain.errors import InvalidFieldError
 from infra.cli.app import (
+    AgreementOpt,
     AllOpt,
     AsOfOpt,
+    CategoryOpt,
+    CommissionerOpt,
     KnownAtOpt,
+    LeadOpt,
     LimitOpt,
-    _settings,
     app,
+    event_frame,
+    output_file,
+    output_folder,
     parse_as_of,
     parse_known_at,
+    require_names,
+    snapshot,
     table_rows,
 )
 from infra.cli.from_views import ViewsReadOpt, brief_from_views, snapshot_from_views
@@ -69,6 +77,41 @@ ReportFmtOpt = Annotated[
 OutputOpt = Annotated[Path | None, typer.Option("--output", help="write to this path")]
 
 
+MonthsOpt = Annotated[int, typer.Option("--months", help="how far ahead, in months")]
+
+
+def _selected(
+    as_of: str | None,
+    known_at: str | None,
+    *,
+    agreement: str | None,
+    lead: str | None,
+    commissioner: str | None,
+    category: str | None,
+    views: str | None = None,
+) -> tuple[Snapshot, pl.Series | None]:
+    """The snapshot on the date and the agreements the filters keep (None: no filter); each
+    name given must be one the ledger holds. With `--views` and no filter, the projector's
+    tables (`infra.cli.from_views`); a filter needs the agreements as they stand, which the
+    tables do not keep, so it reads the store's events."""
+    from projections.selection import selected
+
+    if views is not None and not any((agreement, lead, commissioner, category)):
+        found = snapshot_from_views(views, parse_as_of(as_of), parse_known_at(known_at))
+        if found is not None:
+            return found, None
+    snap = snapshot(as_of, known_at)
+    names = {"agreement": agreement, "lead": lead, "commissioner": commissioner}
+    require_names(snap, **names, category=category)
+    return snap, selected(snap, **names, category=category)
+
+
+def _months(months: int) -> int:
+    if months < 0:
+        raise InvalidFieldError("--months", "a number of months, 0 or more", str(months))
+    return months
+
+
 def _snapshot(
     as_of: str | None,
     known_at: str | None,
@@ -79,7 +122,6 @@ def _snapshot(
 ) -> Snapshot:
     """The snapshot the views read; for a lead's brief or an agreement's audit, of the lead's
     agreements or the agreement and their lineages only (`projections.scope`)."""
-    from infra.store.frame_cache import scan_event_frame
     from projections.scope import agreements_scope, lead_scope
     from projections.standing import Snapshot
 
@@ -87,7 +129,7 @@ def _snapshot(
     found = snapshot_from_views(views, day, known)  # --views: the projector's tables
     if found is not None:
         return found
-    frame = scan_event_frame(_settings.get("store"))
+    frame = event_frame()
     if lead:
         frame = lead_scope(frame, lead)
     elif agreement:
@@ -100,12 +142,17 @@ def _emit(
 ) -> None:
     if fmt in (ViewFmt.parquet, ViewFmt.xlsx) and output is None:
         raise InvalidFieldError("--output", f"a file path for --format {fmt.value}", missing=True)
+    output_file(output)
     where = str(output) if output else None
     emit_frame(df.collect(), fmt.value, output=where, title=title, limit=limit)
 
 
 @app.command("continuity")
 def continuity_cmd(
+    agreement: AgreementOpt = None,
+    lead: LeadOpt = None,
+    commissioner: CommissionerOpt = None,
+    category: CategoryOpt = None,
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
@@ -115,17 +162,32 @@ def continuity_cmd(
     views: ViewsReadOpt = None,
 ) -> None:
     """Every agreement's lineage, incumbent and tenure, non-competitive renewals, limbo days,
-    handovers survived and responsible lead (orphans flagged)."""
+    handovers survived and responsible lead (orphans flagged); the filters keep the agreements
+    of one lead, commissioner or service category as they stand on the date."""
     from projections.continuity import continuity
+    from projections.selection import keep
 
-    snap = _snapshot(as_of, known_at, views=views)
+    snap, ids = _selected(
+        as_of,
+        known_at,
+        agreement=agreement,
+        lead=lead,
+        commissioner=commissioner,
+        category=category,
+        views=views,
+    )
+    view = keep(continuity(snap, snap.as_of), ids)
     title = f"Continuity as of {snap.as_of}"
-    _emit(continuity(snap, snap.as_of), fmt, output, title, table_rows(limit, every))
+    _emit(view, fmt, output, title, table_rows(limit, every))
 
 
 @app.command("pipeline")
 def pipeline_cmd(
-    months: Annotated[int, typer.Option("--months", help="how far ahead, in months")] = 6,
+    months: MonthsOpt = 6,
+    agreement: AgreementOpt = None,
+    lead: LeadOpt = None,
+    commissioner: CommissionerOpt = None,
+    category: CategoryOpt = None,
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
@@ -134,16 +196,32 @@ def pipeline_cmd(
     every: AllOpt = False,
     views: ViewsReadOpt = None,
 ) -> None:
-    """Agreements ending within N months with no decision recorded since their last term."""
+    """Agreements ending within N months with no decision recorded since their last term; the
+    filters keep the agreements of one lead, commissioner or service category."""
     from projections.pipeline import pipeline
+    from projections.selection import keep
 
-    snap = _snapshot(as_of, known_at, views=views)
+    months = _months(months)
+    snap, ids = _selected(
+        as_of,
+        known_at,
+        agreement=agreement,
+        lead=lead,
+        commissioner=commissioner,
+        category=category,
+        views=views,
+    )
     title = f"Ending by {months} months after {snap.as_of} with no decision"
-    _emit(pipeline(snap, snap.as_of, months), fmt, output, title, table_rows(limit, every))
+    view = keep(pipeline(snap, snap.as_of, months), ids)
+    _emit(view, fmt, output, title, table_rows(limit, every))
 
 
 @app.command("flags")
 def flags_cmd(
+    agreement: AgreementOpt = None,
+    lead: LeadOpt = None,
+    commissioner: CommissionerOpt = None,
+    category: CategoryOpt = None,
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     fmt: ViewFmtOpt = ViewFmt.table,
@@ -152,12 +230,22 @@ def flags_cmd(
     every: AllOpt = False,
     views: ViewsReadOpt = None,
 ) -> None:
-    """Red flags across the ledger: one row per agreement and flag, with the reason."""
+    """Red flags across the ledger: one row per agreement and flag, with the reason; the
+    filters keep the agreements of one lead, commissioner or service category."""
     from projections.audit import flags
+    from projections.selection import keep
 
-    snap = _snapshot(as_of, known_at, views=views)
+    snap, ids = _selected(
+        as_of,
+        known_at,
+        agreement=agreement,
+        lead=lead,
+        commissioner=commissioner,
+        category=category,
+        views=views,
+    )
     title = f"Red flags as of {snap.as_of}"
-    _emit(flags(snap, snap.as_of), fmt, output, title, table_rows(limit, every))
+    _emit(keep(flags(snap, snap.as_of), ids), fmt, output, title, table_rows(limit, every))
 
 
 @app.command("audit")
@@ -172,6 +260,7 @@ def audit_cmd(
     its terms, continuity, lineage and flags."""
     from projections.audit import AUDIT_SECTIONS, audit, audit_markdown
 
+    require_names(event_frame(), parse_known_at(known_at), agreement=agreement)
     snap = _snapshot(as_of, known_at, agreement=agreement)
     report = audit(snap, agreement, snap.as_of)
     _emit_report(report, AUDIT_SECTIONS, audit_markdown, fmt, output)
@@ -179,25 +268,38 @@ def audit_cmd(
 
 @app.command("brief")
 def brief_cmd(
-    lead: Annotated[str | None, typer.Option("--lead", help="a commissioning lead")] = None,
-    commissioner: Annotated[
-        str | None, typer.Option("--commissioner", help="a commissioner id")
+    lead: Annotated[
+        str | None, typer.Option("--lead", help="a commissioning lead ('cledger leads')")
     ] = None,
+    commissioner: CommissionerOpt = None,
+    months: Annotated[
+        int, typer.Option("--months", help="how far ahead decisions due are listed, in months")
+    ] = 6,
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     fmt: ReportFmtOpt = ReportFmt.markdown,
     output: OutputOpt = None,
     views: ViewsReadOpt = None,
 ) -> None:
-    """A handover brief for a lead or organisation: holdings, non-competitive renewals and why,
-    limbo, settlements, lineage, corrections, last year's spend by sector and size, decisions
-    due in 6 months, red flags."""
+    """A handover brief for a lead or organisation: how the portfolio came (each handover with
+    when it was recorded), holdings, non-competitive renewals and why, limbo, settlements,
+    lineage, corrections, last year's spend by sector and size, decisions due in the next
+    months, red flags."""
     from projections.briefing import SECTIONS, brief, to_markdown
+    from projections.scope import lead_scope
+    from projections.standing import Snapshot
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     snap = brief_from_views(views, day, known, lead=lead, commissioner=commissioner)
-    snap = snap or _snapshot(as_of, known_at, lead=lead)
-    report = brief(snap, snap.as_of, lead=lead, commissioner=commissioner)
+    if snap is None:
+        frame = event_frame()
+        require_names(Snapshot.of(frame, day, known), lead=lead, commissioner=commissioner)
+        if lead:  # the lead's agreements and their lineages only
+            frame = lead_scope(frame, lead)
+        snap = Snapshot.of(frame, day, known)
+    report = brief(
+        snap, day, lead=lead, commissioner=commissioner, known_at=known, months=_months(months)
+    )
     _emit_report(report, SECTIONS, to_markdown, fmt, output)
 
 
@@ -213,6 +315,10 @@ def _emit_report(
     from infra.render.tables import write_csv
     from projections.report import flat, json_ready
 
+    if fmt in (ReportFmt.csv, ReportFmt.parquet) and output is not None:
+        output_folder(output)
+    elif fmt is not ReportFmt.table:
+        output_file(output)
     if fmt in (ReportFmt.markdown, ReportFmt.json):
         text = (
             markdown(report)

@@ -1,4 +1,4 @@
-"""Commands on the store itself: create it, import into it, record one event, export it, count
+"""Commands on the store itself: create it, import into it, export it, count
 its events, and build the demo.
 
 Every error reaches the user as one plain line on stderr with a non-zero exit code; never a
@@ -7,8 +7,6 @@ traceback.
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import sys
 from contextlib import nullcontext
 from enum import StrEnum
@@ -27,6 +25,7 @@ from infra.cli.app import (
     _ledger,
     _settings,
     app,
+    event_frame,
     parse_as_of,
     parse_known_at,
 )
@@ -41,7 +40,7 @@ err_console = Console(stderr=True, soft_wrap=True)
 @app.command()
 def init() -> None:
     """Create the store (import, record and demo also create it when missing)."""
-    _ledger()
+    _ledger(create=True)
     typer.echo(
         f"ledger ready at {parse_store_url(configured_store(_settings.get('store'))).display}"
     )
@@ -73,7 +72,7 @@ def import_(
         list[Path],
         typer.Argument(
             metavar="FILE...",
-            help="a native JSON Lines file (FORMAT.md); for other formats, one or more files",
+            help="a native JSON Lines file (docs/format.md); for other formats, one or more files",
         ),
     ],
     fmt: Annotated[
@@ -120,7 +119,7 @@ def import_(
     from infra.interop.native import import_file
 
     file = files[0]
-    ledger = _ledger()
+    ledger = _ledger(create=True)
     size = file.stat().st_size if file.is_file() else 0
     if size >= PROGRESS_THRESHOLD_BYTES and err_console.is_terminal:
         with import_bar(size) as progress:
@@ -137,55 +136,10 @@ def _import_other(files: list[Path], fmt: str, *, report: Path | None, **setting
     from infra.interop.imports import load_options, run_import
 
     options = load_options(**settings)
-    done = run_import(_ledger(), fmt, files, options)
+    done = run_import(_ledger(create=True), fmt, files, options)
     typer.echo("\n".join(done.lines()))
     if report is not None:
         report.write_bytes(orjson.dumps(done.as_dict(), option=orjson.OPT_INDENT_2))
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def record(
-    ctx: typer.Context,
-    type_: Annotated[str, typer.Argument(metavar="TYPE", help="an event type, e.g. RolledOver")],
-) -> None:
-    """Record one event from flags: `cledger record RolledOver --agreement-id g-1 --new-end
-    2015-03-31 --rationale "..."`. Lists and objects are given as JSON. Same checks as import."""
-    from domain.catalogue import parse_event
-
-    raw = event_from_flags(type_, list(ctx.args))
-    event = parse_event(raw)
-    report = _ledger().record([event])
-    state = "recorded" if report.recorded else "already in the ledger"
-    typer.echo(f"{event.type} {event.event_id} {state}")
-
-
-def event_from_flags(type_: str, args: list[str]) -> dict[str, Any]:
-    """Turn `--field value` pairs into a native object (JSON values where they parse as such)."""
-    from domain.catalogue import CATALOGUE, parse_event
-
-    raw: dict[str, Any] = {"type": type_}
-    i = 0
-    while i < len(args):
-        flag = args[i]
-        if not flag.startswith("--") or i + 1 >= len(args):
-            raise InvalidFieldError(flag, "--field value pairs")
-        name = flag[2:].replace("-", "_")
-        value: Any = args[i + 1]
-        if value[:1] in "[{" or value in ("true", "false"):
-            try:
-                value = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                raise InvalidFieldError(name, "valid JSON for a list or object", value) from None
-        raw[name] = value
-        i += 2
-    raw.setdefault("event_id", f"cli-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}")
-    raw.setdefault("effective_on", dt.date.today().isoformat())
-    raw.setdefault(
-        "recorded_by", os.environ.get("CLEDGER_USER") or os.environ.get("USER") or "unknown"
-    )
-    if type_ not in CATALOGUE:
-        parse_event(raw)  # raises the unknown-type error listing the known types
-    return raw
 
 
 @app.command()
@@ -268,7 +222,6 @@ def _export_views(
 ) -> None:
     """Every view to one workbook or a folder of files, with a progress bar on stderr."""
     from infra.interop.view_export import VIEWS, check_target, ledger_views, write_views
-    from infra.store.frame_cache import scan_event_frame
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     if target is None:
@@ -280,7 +233,7 @@ def _export_views(
     # bars on a terminal only: elsewhere a finished bar would leave blank lines on stderr
     shown = err_console.is_terminal
     with bar("loading the ledger's events", None) if shown else nullcontext():
-        frame = snapshot_from_views(views, day, known) or scan_event_frame(_settings.get("store"))
+        frame = snapshot_from_views(views, day, known) or event_frame()
     with (
         bar(f"computing and writing the views ({fmt})", len(VIEWS)) if shown else nullcontext()
     ) as advance:

@@ -16,12 +16,16 @@ from domain.errors import InvalidFieldError, LedgerError
 from infra.cli.app import (
     AllOpt,
     AsOfOpt,
+    CategoryOpt,
+    CommissionerOpt,
     KnownAtOpt,
     LimitOpt,
-    _settings,
     app,
+    event_frame,
+    output_file,
     parse_as_of,
     parse_known_at,
+    require_names,
     table_rows,
 )
 from infra.cli.from_views import ViewsReadOpt, snapshot_from_views
@@ -48,18 +52,20 @@ class Part(StrEnum):
 
 
 YearOpt = Annotated[str | None, typer.Option("--year", help="a financial year such as 2014/15")]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--until",
+        help="the last financial year shown (rows and chart), e.g. 2026/27; without it a chart "
+        "fades the years after the as-of date, which hold only committed spend",
+    ),
+]
 FormatOpt = Annotated[FrameFmt, typer.Option("--format", help="table, csv, json, parquet or xlsx")]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", help="write to this file (required for parquet, xlsx)")
 ]
 ChartOpt = Annotated[
     Path | None, typer.Option("--chart", help="also draw a chart: .png, .svg or .html")
-]
-CategoryOpt = Annotated[
-    str | None, typer.Option("--category", help="only this service category (slug)")
-]
-CommissionerOpt = Annotated[
-    str | None, typer.Option("--commissioner", help="only this commissioner id")
 ]
 
 
@@ -83,6 +89,7 @@ def _checked(year: str | None, fmt: FrameFmt, output: Path | None) -> str | None
     """Refuse bad options before any work: the financial year's label, if one was given."""
     if fmt in (FrameFmt.parquet, FrameFmt.xlsx) and output is None:
         raise LedgerError(f"--format {fmt.value} writes a file; expected --output PATH")
+    output_file(output)
     return _year(year) if year is not None else None
 
 
@@ -106,37 +113,95 @@ def _render(
     emit_frame(rows.select(columns), fmt.value, output=where, title=title, limit=limit)
 
 
-def _year(label: str) -> str:
+def _year(label: str, option: str = "--year") -> str:
     from domain.values import FinancialYear
 
     try:
         return FinancialYear.parse(label).label
     except InvalidFieldError:
-        raise InvalidFieldError("--year", "a financial year such as 2014/15", label) from None
+        raise InvalidFieldError(option, "a financial year such as 2014/15", label) from None
 
 
-def _draw(chart: Path | None, draw: str, rows: pl.DataFrame) -> None:
-    """A chart is about change over time: it shows every year of the segment's rows. (altair
-    and vl-convert load only when a chart is asked for.)"""
-    if chart is not None:
-        from infra.render import charts
+def _last_year(label: str | None) -> str | None:
+    return _year(label, "--until") if label is not None else None
 
-        charts.save_chart(getattr(charts, draw)(rows), chart)
+
+def _until(rows: pl.DataFrame, until: str | None) -> pl.DataFrame:
+    """Leave out the financial years after `until` (a label, already checked)."""
+    import polars as pl
+
+    if until is None:
+        return rows
+    return rows.filter(pl.col("financial_year").str.slice(0, 4) <= until[:4])
+
+
+def _draw(
+    chart: Path | None,
+    draw: str,
+    rows: pl.DataFrame,
+    frame: pl.LazyFrame | Snapshot,
+    *,
+    day: dt.date,
+    known: dt.datetime | None,
+    category: str | None,
+    commissioner: str | None,
+) -> None:
+    """A chart is about change over time: it shows every year of the segment's rows, names for
+    ids, and the as-of date (the years after it faded as committed)."""
+    if chart is None:
+        return
+    from infra.render import charts
+    from projections.names import display_names
+
+    # names come from the events; a view read from the projector's tables has none at hand
+    names = display_names(frame if not _from_views(frame) else event_frame(), day)
+    context = charts.ChartContext(
+        as_of=day,
+        known_at=known,
+        providers=names["provider"],
+        commissioners=names["commissioner"],
+        category=category,
+        commissioner=commissioner,
+    )
+    charts.save_chart(getattr(charts, draw)(rows, context), chart)
+
+
+def _from_views(frame: pl.LazyFrame | Snapshot) -> bool:
+    from projections.standing import Snapshot
+
+    return isinstance(frame, Snapshot)
 
 
 def _frame(
-    known: dt.datetime | None, views: str | None = None, day: dt.date | None = None
+    known: dt.datetime | None,
+    day: dt.date,
+    views: str | None = None,
+    category: str | None = None,
+    commissioner: str | None = None,
 ) -> pl.LazyFrame | Snapshot:
     """The events the market views read: as known now, the cache's corrections applied (these
-    views read only the events in force); as known at a time, the whole frame, cut there.
-    With `--views`, the projector's tables when they can answer (`infra.cli.from_views`)."""
-    from infra.store.frame_cache import scan_event_frame
-
-    found = snapshot_from_views(views, day or dt.date.today(), known)
+    views read only the events in force); as known at a time, the whole frame, cut there. A
+    segment's category and commissioner must be names the ledger holds. With `--views`, the
+    projector's tables when they can answer (`infra.cli.from_views`); their names are checked
+    only if the answer comes out empty (`_checked_empty`), so that a national reader of the
+    tables never loads the store's events for a filter that matched."""
+    found = snapshot_from_views(views, day, known)
     if found is not None:
         return found
+    frame = event_frame(in_force=known is None)
+    require_names(frame, known, category=category, commissioner=commissioner)
+    return frame
 
-    return scan_event_frame(_settings.get("store"), in_force=known is None)
+
+def _checked_empty(
+    rows: pl.DataFrame,
+    frame: pl.LazyFrame | Snapshot,
+    known: dt.datetime | None,
+    **ids: str | None,
+) -> None:
+    """An empty answer read from the projector's tables: say so if a filter names nothing."""
+    if rows.height == 0 and _from_views(frame):
+        require_names(event_frame(), known, **ids)
 
 
 @app.command()
@@ -144,6 +209,7 @@ def market(
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     year: YearOpt = None,
+    until: UntilOpt = None,
     category: CategoryOpt = None,
     commissioner: CommissionerOpt = None,
     fmt: FormatOpt = FrameFmt.table,
@@ -159,16 +225,14 @@ def market(
     from projections.market import market as market_view
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    year = _checked(year, fmt, output)
-    rows = in_order(
-        _segment(
-            market_view(_frame(known, views, day), day, known),
-            category,
-            commissioner,
-            None if chart else year,  # a chart shows every year
-        )
-    ).collect()
-    _draw(chart, "market_chart", rows)
+    year, until = _checked(year, fmt, output), _last_year(until)
+    frame = _frame(known, day, views, category, commissioner)
+    # a chart shows every year: the table's year is kept after it is drawn
+    view = _segment(market_view(frame, day, known), category, commissioner, None if chart else year)
+    rows = _until(in_order(view).collect(), until)
+    segment = {"category": category, "commissioner": commissioner}
+    _checked_empty(rows, frame, known, **segment)
+    _draw(chart, "market_chart", rows, frame, day=day, known=known, **segment)
     _render(
         rows,
         MARKET_COLUMNS,
@@ -185,6 +249,7 @@ def concentration_(
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     year: YearOpt = None,
+    until: UntilOpt = None,
     category: CategoryOpt = None,
     commissioner: CommissionerOpt = None,
     fmt: FormatOpt = FrameFmt.table,
@@ -199,15 +264,15 @@ def concentration_(
     from projections.market import CONCENTRATION_COLUMNS, concentration, in_order
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    year = _checked(year, fmt, output)
+    year, until = _checked(year, fmt, output), _last_year(until)
+    frame = _frame(known, day, views, category, commissioner)
     view = _segment(
-        concentration(_frame(known, views, day), day, known),
-        category,
-        commissioner,
-        None if chart else year,
+        concentration(frame, day, known), category, commissioner, None if chart else year
     )
-    rows = in_order(view).collect()
-    _draw(chart, "concentration_chart", rows)
+    rows = _until(in_order(view).collect(), until)
+    segment = {"category": category, "commissioner": commissioner}
+    _checked_empty(rows, frame, known, **segment)
+    _draw(chart, "concentration_chart", rows, frame, day=day, known=known, **segment)
     _render(
         rows,
         CONCENTRATION_COLUMNS,
@@ -232,6 +297,7 @@ def diversity_(
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     year: YearOpt = None,
+    until: UntilOpt = None,
     category: CategoryOpt = None,
     commissioner: CommissionerOpt = None,
     fmt: FormatOpt = FrameFmt.table,
@@ -247,11 +313,13 @@ def diversity_(
     from projections.market import in_order
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    year = _checked(year, fmt, output)
-    frame = _frame(known, views, day)
+    year, until = _checked(year, fmt, output), _last_year(until)
+    frame = _frame(known, day, views, category, commissioner)
     if chart is not None:
         mix = _segment(diversity.mix(frame, day, known), category, commissioner)
-        _draw(chart, "diversity_chart", in_order(mix).collect())
+        segment = {"category": category, "commissioner": commissioner}
+        mix_rows = _until(in_order(mix).collect(), until)
+        _draw(chart, "diversity_chart", mix_rows, frame, day=day, known=known, **segment)
     title = f"Diversity ({part.value}) as of {day}"
     if part is Part.at_risk:
         if category or commissioner:
@@ -275,6 +343,7 @@ def diversity_(
         view, columns = diversity.mix(frame, day, known), diversity.MIX_COLUMNS
     else:
         view, columns = diversity.entry_exit(frame, day, known), diversity.ENTRY_COLUMNS
-    rows = in_order(_segment(view, category, commissioner, year)).collect()
+    rows = _until(in_order(_segment(view, category, commissioner, year)).collect(), until)
+    _checked_empty(rows, frame, known, category=category, commissioner=commissioner)
     shown = table_rows(limit, every)
     _render(rows, columns, year=year, fmt=fmt, output=output, title=title, limit=shown)

@@ -39,6 +39,9 @@ def bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
 def import_bar(total_bytes: int) -> Iterator[Callable[..., None]]:
     """A long import's progress on a terminal: events checked and written, the rate, and the
     time left (from the bytes of the file read so far, so no line is counted twice)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     started = time.perf_counter()
     with Progress(
         TextColumn("importing"),
