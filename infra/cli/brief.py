@@ -290,15 +290,18 @@ def brief_cmd(
     from projections.standing import Snapshot
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
-    snap = brief_from_views(views, day, known, lead=lead, commissioner=commissioner)
-    if snap is None:
-        frame = event_frame()
-        require_names(Snapshot.of(frame, day, known), lead=lead, commissioner=commissioner)
+    # the whole frame, not a snapshot cut at --known-at: the brief counts the handovers that
+    # were recorded after it (so a reader knows why they are missing)
+    source: pl.LazyFrame | Snapshot | None = brief_from_views(
+        views, day, known, lead=lead, commissioner=commissioner
+    )
+    if source is None:
+        source = event_frame()
+        require_names(Snapshot.of(source, day, known), lead=lead, commissioner=commissioner)
         if lead:  # the lead's agreements and their lineages only
-            frame = lead_scope(frame, lead)
-        snap = Snapshot.of(frame, day, known)
+            source = lead_scope(source, lead)
     report = brief(
-        snap, day, lead=lead, commissioner=commissioner, known_at=known, months=_months(months)
+        source, day, lead=lead, commissioner=commissioner, known_at=known, months=_months(months)
     )
     _emit_report(report, SECTIONS, to_markdown, fmt, output)
 
