@@ -45,7 +45,7 @@ DEFAULT_STORES = [
     Path("/work/bench/england-1000000.db"),
 ]
 AS_OF = "2019-03-31"
-# name -> arguments; {agreement}, {lead} and {out} are filled in per store
+# name -> arguments; {agreement}, {lead}, {commissioner} and {out} are filled in per store
 COMMANDS: dict[str, list[str]] = {
     "--help": ["--help"],
     "stats": ["stats"],
@@ -63,6 +63,7 @@ COMMANDS: dict[str, list[str]] = {
     "flags": ["flags", "--as-of", AS_OF],
     "audit": ["audit", "{agreement}", "--as-of", AS_OF],
     "brief --lead": ["brief", "--lead", "{lead}", "--as-of", AS_OF],
+    "brief --commissioner": ["brief", "--commissioner", "{commissioner}", "--as-of", AS_OF],
     "export --format parquet (every view)": [
         "export", "--format", "parquet", "--output", "{out}/views", "--as-of", AS_OF,
     ],
@@ -123,8 +124,9 @@ def drop_cache(store: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def pick(store: Path) -> tuple[str, str]:
-    """An agreement with a long history and its responsible lead (for history, audit, brief)."""
+def pick(store: Path) -> tuple[str, str, str]:
+    """An agreement with a long history, its responsible lead and first commissioner (for
+    history, audit, brief)."""
     conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     row = conn.execute(
         "SELECT originator_id, max(originator_version) AS n FROM stored_events "
@@ -137,7 +139,8 @@ def pick(store: Path) -> tuple[str, str]:
     conn.close()
     data = json.loads(state)["data"]
     data = json.loads(data) if isinstance(data, str) else data
-    return data["agreement_id"], data.get("responsible_lead") or ""
+    first = (data.get("commissioners") or [{}])[0].get("commissioner_id") or ""
+    return data["agreement_id"], data.get("responsible_lead") or "", first
 
 
 def events_file_for(store: Path, explicit: Path | None) -> Path | None:
@@ -219,13 +222,22 @@ def bench_store(source: Path, args: argparse.Namespace) -> dict[str, object]:
     out = Path(tempfile.mkdtemp(dir=work, prefix="out-"))
     env = {**os.environ, "COLUMNS": "200", "CLEDGER_USER": "bench"}
     env.pop("CLEDGER_STORE", None)
-    agreement, lead = pick(store)
+    agreement, lead, commissioner = pick(store)
     names = [n for n in COMMANDS if not args.only or any(o in n for o in args.only)]
     argv = {
-        n: cledger(store, [a.format(agreement=agreement, lead=lead, out=out) for a in COMMANDS[n]])
+        n: cledger(
+            store,
+            [
+                a.format(agreement=agreement, lead=lead, commissioner=commissioner, out=out)
+                for a in COMMANDS[n]
+            ],
+        )
         for n in names
     }
-    print(f"{store.name}: history/audit of {agreement}, brief of {lead}", flush=True)
+    print(
+        f"{store.name}: history/audit of {agreement}, brief of {lead} and {commissioner}",
+        flush=True,
+    )
     cold = {n: Figures() for n in names}
     for r in range(args.cold_repeat):
         for n in names:

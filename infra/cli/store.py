@@ -28,6 +28,7 @@ from infra.cli.app import (
     event_frame,
     parse_as_of,
     parse_known_at,
+    store_url,
 )
 from infra.cli.from_views import ViewsReadOpt, snapshot_from_views
 from infra.render.progress import bar, import_bar
@@ -189,25 +190,30 @@ def export(
             f"--format {fmt.value} writes every event; --as-of and --known-at apply to the "
             "views (expected --format xlsx, csv or parquet)"
         )
-    from infra.interop.native import export_lines, write_export
-
-    ledger = _ledger()
     if fmt is ExportFormat.ocds:
         from infra.interop.ocds_export import write_ocds
 
-        n = write_ocds(ledger, file, validate=validate)
+        n = write_ocds(_ledger(), file, validate=validate)
         err_console.print(f"exported {n} agreements as OCDS release packages to {file or 'stdout'}")
         return
-    if file is None:
-        lines = export_lines(ledger)
-        try:
-            write_export(lines, sys.stdout.buffer)
+    _export_native(file)
+
+
+def _export_native(file: Path | None) -> None:
+    """Every event streamed from the stored rows (`infra.interop.native_export`), with a bar
+    on a terminal for a big ledger."""
+    from infra.interop.native_export import NativeExport, write_native
+
+    url = store_url()
+    shown = err_console.is_terminal
+    total = NativeExport(url).count() if shown else None
+    with bar("exporting events", total) if shown else nullcontext() as advance:
+        if file is None:
+            write_native(url, sys.stdout.buffer, advance)
             sys.stdout.flush()
-        finally:
-            lines.close()
-        return
-    with file.open("wb") as out:
-        n = write_export(export_lines(ledger), out)
+            return
+        with file.open("wb") as out:
+            n = write_native(url, out, advance)
     err_console.print(f"exported {n} events to {file}")
 
 
