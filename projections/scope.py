@@ -1,12 +1,18 @@
-"""The events a lead's brief or an agreement's audit can need, and no others: a brief reads its
-lead's agreements and their lineages, an audit its agreement's lineage, not the whole ledger.
+"""The events a brief (of a lead or a commissioner) or an agreement's audit can need, and no
+others: a brief reads its lead's or commissioner's agreements and their lineages, an audit its
+agreement's lineage, not the whole ledger.
 
 Why: every figure of a brief is about the agreements a lead holds on the day (and, for the
 lineage, continuity and flags, the agreements linked to them) or about organisations and
 handovers; the rest of a national ledger only costs time. What is kept is a superset of what any
 as-of date or known-at time can reach:
-- every agreement ever awarded naming the lead, or moved by a handover to the lead (or by a
-  handover later corrected, whose recipient may have changed);
+- for a lead: every agreement ever awarded naming the lead, or moved by a handover to the lead
+  (or by a handover later corrected, whose recipient may have changed);
+- for a commissioner: every agreement whose award or a restructure names it among those who
+  commission or pay (its portfolio, `projections.continuity.portfolio`, and the spend attributed
+  to it, `projections.spend.attributed`, read nothing else; a handover moves leads, not
+  commissioners);
+- every agreement with a correction (a correction may rewrite who an award names);
 - every agreement linked to those, in either direction, however far (re-procurements; merges,
   splits and novations), whether or not the link was later rescinded;
 - every agreement with a who-pays settlement (the brief lists settlements its lead's
@@ -43,8 +49,30 @@ def lead_scope(frame: pl.LazyFrame, lead: str) -> pl.LazyFrame:
         )
         .select(pl.col("moved").explode().alias("subject_id"))
     )
-    seeds = pl.concat([awarded, moved]).collect()["subject_id"]
+    seeds = pl.concat([awarded, moved, _corrected(frame)]).collect()["subject_id"]
     return agreements_scope(frame, seeds)
+
+
+def commissioner_scope(frame: pl.LazyFrame, commissioner: str) -> pl.LazyFrame:
+    """`frame` cut to the events a brief of `commissioner` can need (the module's docstring),
+    collected once."""
+    names = pl.col("commissioners").list.eval(
+        pl.element().struct.field("commissioner_id") == commissioner
+    )
+    awarded = frame.filter(pl.col("type").is_in(list(AWARD_TYPES)) & names.list.any()).select(
+        "subject_id"
+    )
+    restructured = frame.filter(
+        (pl.col("type") == "Restructured")
+        & ((pl.col("commissioner_id") == commissioner) | names.list.any().fill_null(False))
+    ).select("subject_id")
+    seeds = pl.concat([awarded, restructured, _corrected(frame)]).collect()["subject_id"]
+    return agreements_scope(frame, seeds)
+
+
+def _corrected(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The agreements any correction is about (few): what it rewrites may put them in scope."""
+    return frame.filter(pl.col("type") == "Corrected").select("subject_id")
 
 
 def agreements_scope(frame: pl.LazyFrame, agreements: pl.Series | list[str]) -> pl.LazyFrame:

@@ -32,9 +32,7 @@ WRAPPED = {
 
 def _with_wrapped(path: Path) -> Path:
     provider = next(
-        json.loads(line)
-        for line in path.read_text().splitlines()
-        if '"ProviderRegistered"' in line
+        json.loads(line) for line in path.read_text().splitlines() if '"ProviderRegistered"' in line
     )
     with path.open("a") as out:
         out.write(json.dumps({**WRAPPED, "provider_id": provider["provider_id"]}) + "\n")

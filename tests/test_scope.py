@@ -10,6 +10,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from domain.errors import LedgerError
 from infra.bootstrap import open_ledger
@@ -19,7 +21,7 @@ from projections.audit import audit
 from projections.briefing import brief
 from projections.frame import frame_from_facts
 from projections.report import json_ready
-from projections.scope import agreements_scope, lead_scope
+from projections.scope import agreements_scope, commissioner_scope, lead_scope
 from projections.standing import Snapshot
 from tests import story as hand_story
 
@@ -84,6 +86,14 @@ def test_briefs_of_the_conurbation_read_only_their_scope(tmp_path: Any) -> None:
     middle = sorted(f.recorded_at for f in facts)[len(facts) // 2]
     days = [dt.date(2013, 4, 1), dt.date(2019, 3, 31)]
     assert _same_briefs(frame, _leads(frame, 5), days, [None, middle]) > 100
+    for commissioner in _commissioners(frame)[:5]:
+        scoped = commissioner_scope(frame, commissioner)
+        for known in (None, middle):
+            for day in days:
+                whole, part = _whole_and_scoped(
+                    frame, scoped, day, known, commissioner=commissioner
+                )
+                assert _close(part, whole), (commissioner, day, known)
     assert _same_audits(frame, _agreements(frame, 6), days) >= 20
 
 
@@ -126,3 +136,114 @@ def test_briefs_of_the_story_read_only_their_scope(tmp_path: Any) -> None:
     leads = _leads(frame, 4)
     assert len(leads) >= 2
     assert _same_briefs(frame, leads, days, [None, hand_story.BETWEEN]) > 10
+
+
+def _whole_and_scoped(
+    frame: pl.LazyFrame, scoped: pl.LazyFrame, day: dt.date, known: Any, **who: str
+) -> tuple[Any, Any]:
+    """The brief as the CLI computes it (the frame, not a snapshot: it counts the handovers
+    recorded after `known`), on the whole ledger and on the scope."""
+
+    def one(source: pl.LazyFrame) -> Any:
+        try:
+            return json_ready(brief(source, day, known_at=known, **who))
+        except LedgerError as err:
+            return str(err)
+
+    return one(frame), one(scoped)
+
+
+def _commissioners(frame: pl.LazyFrame) -> list[str]:
+    """Commissioners named by awards or restructures, the busiest first."""
+    named = pl.concat(
+        [
+            frame.select(
+                pl.col("commissioners")
+                .list.eval(pl.element().struct.field("commissioner_id"))
+                .explode()
+                .alias("c")
+            ),
+            frame.select(pl.col("commissioner_id").alias("c")),
+        ]
+    ).drop_nulls()
+    ranked = named.group_by("c").len().sort("len", "c", descending=True)
+    return ranked.collect()["c"].to_list()
+
+
+def test_commissioner_briefs_of_the_story_read_only_their_scope(tmp_path: Any) -> None:
+    clock = SimulatedClock(hand_story.T0)
+    ledger = open_ledger(f"sqlite:///{tmp_path}/s.db", clock=clock)
+    hand_story.record_story(ledger, clock)
+    frame = frame_from_facts(list(ledger.facts())).lazy()
+    ledger.close()
+    days = [dt.date(2013, 4, 1), hand_story.AS_OF, dt.date(2016, 1, 1)]
+    compared = 0
+    for commissioner in _commissioners(frame):
+        scoped = commissioner_scope(frame, commissioner)
+        for known in (None, hand_story.BETWEEN):
+            for day in days:
+                whole, part = _whole_and_scoped(
+                    frame, scoped, day, known, commissioner=commissioner
+                )
+                assert _close(part, whole), (commissioner, day, known)
+                compared += isinstance(whole, dict) and whole["scope"]["agreements"] > 0
+    assert compared >= 4
+
+
+@pytest.fixture(scope="module")
+def england(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.LazyFrame, dt.datetime]:
+    """A generated England sample, stored and read back as the CLI reads it (the frame cache),
+    and a time halfway through its recording."""
+    from infra.generator import write_england
+    from infra.interop.native import import_file
+    from infra.store.frame_cache import scan_event_frame
+
+    folder = tmp_path_factory.mktemp("england")
+    write_england(folder / "e.jsonl", seed=5, events=20_000, today=dt.date(2025, 9, 30))
+    url = f"sqlite:///{folder}/e.db"
+    ledger = open_ledger(url)
+    import_file(ledger, folder / "e.jsonl", slice_size=2_000)  # recorded over several times
+    ledger.close()
+    frame = scan_event_frame(url).collect().lazy()
+    times = frame.select(pl.col("recorded_at").unique().sort()).collect().to_series()
+    assert times.len() > 1
+    return frame, times[times.len() // 2]
+
+
+ENGLAND_DAYS = [dt.date(2008, 3, 31), dt.date(2014, 6, 30), dt.date(2019, 3, 31)]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_england_briefs_read_only_their_scope(
+    england: tuple[pl.LazyFrame, dt.datetime], data: st.DataObject
+) -> None:
+    """Any of the busiest commissioners or leads of a generated England ledger, on any of
+    several days, as known halfway through its recording or at the end: the brief on its scope
+    is the brief on the whole ledger."""
+    frame, middle = england
+    kind = data.draw(st.sampled_from(["commissioner", "lead"]))
+    names = _commissioners(frame) if kind == "commissioner" else _leads(frame, 60)
+    who = data.draw(st.sampled_from(names[:60]))
+    day = data.draw(st.sampled_from(ENGLAND_DAYS))
+    known = data.draw(st.sampled_from([None, middle]))
+    scoped = commissioner_scope(frame, who) if kind == "commissioner" else lead_scope(frame, who)
+    whole, part = _whole_and_scoped(frame, scoped, day, known, **{kind: who})
+    assert _close(part, whole), (kind, who, day, known)
+
+
+def test_the_busiest_england_briefs_are_not_empty(
+    england: tuple[pl.LazyFrame, dt.datetime],
+) -> None:
+    """The names the property draws from hold something (the comparison is not of two empty
+    briefs): the busiest commissioner and lead, with their scopes a small part of the ledger."""
+    frame, _ = england
+    day = ENGLAND_DAYS[-1]
+    total = frame.select(pl.len()).collect().item()
+    for kind, who in (("commissioner", _commissioners(frame)[0]), ("lead", _leads(frame, 1)[0])):
+        scoped = (
+            commissioner_scope(frame, who) if kind == "commissioner" else lead_scope(frame, who)
+        )
+        assert scoped.select(pl.len()).collect().item() < total / 2
+        whole, part = _whole_and_scoped(frame, scoped, day, None, **{kind: who})
+        assert whole["scope"]["agreements"] > 0 and _close(part, whole)

@@ -286,7 +286,7 @@ def brief_cmd(
     lineage, corrections, last year's spend by sector and size, decisions due in the next
     months, red flags."""
     from projections.briefing import SECTIONS, brief, to_markdown
-    from projections.scope import lead_scope
+    from projections.scope import commissioner_scope, lead_scope
     from projections.standing import Snapshot
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
@@ -298,8 +298,10 @@ def brief_cmd(
     if source is None:
         source = event_frame()
         require_names(Snapshot.of(source, day, known), lead=lead, commissioner=commissioner)
-        if lead:  # the lead's agreements and their lineages only
+        if lead:  # the lead's (or commissioner's) agreements and their lineages only
             source = lead_scope(source, lead)
+        elif commissioner:
+            source = commissioner_scope(source, commissioner)
     report = brief(
         source, day, lead=lead, commissioner=commissioner, known_at=known, months=_months(months)
     )
