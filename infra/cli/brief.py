@@ -89,6 +89,7 @@ def _selected(
     commissioner: str | None,
     category: str | None,
     views: str | None = None,
+    in_force: bool = False,
 ) -> tuple[Snapshot, pl.Series | None]:
     """The snapshot on the date and the agreements the filters keep (None: no filter); each
     name given must be one the ledger holds. With `--views` and no filter, the projector's
@@ -100,6 +101,13 @@ def _selected(
         found = snapshot_from_views(views, parse_as_of(as_of), parse_known_at(known_at))
         if found is not None:
             return found, None
+    if in_force and known_at is None and not any((agreement, lead, commissioner, category)):
+        # the whole ledger as known now: the corrections' effect as the cache keeps it, not
+        # worked out again (the same events in force), for views that never read the
+        # corrections themselves (the flags do: a rescinded award is one)
+        from projections.standing import Snapshot
+
+        return Snapshot.of(event_frame(in_force=True), parse_as_of(as_of)), None
     snap = snapshot(as_of, known_at)
     names = {"agreement": agreement, "lead": lead, "commissioner": commissioner}
     require_names(snap, **names, category=category)
@@ -175,6 +183,7 @@ def continuity_cmd(
         commissioner=commissioner,
         category=category,
         views=views,
+        in_force=True,
     )
     view = keep(continuity(snap, snap.as_of), ids)
     title = f"Continuity as of {snap.as_of}"
@@ -210,6 +219,7 @@ def pipeline_cmd(
         commissioner=commissioner,
         category=category,
         views=views,
+        in_force=True,
     )
     title = f"Ending by {months} months after {snap.as_of} with no decision"
     view = keep(pipeline(snap, snap.as_of, months), ids)

@@ -102,15 +102,35 @@ def _render(
     output: Path | None,
     title: str,
     limit: int | None = None,
+    ordered: bool = False,
 ) -> None:
-    """Keep one financial year if asked, and write the view's columns (a table: the first
-    `limit` rows)."""
+    """Keep one financial year if asked, put the rows in order (`projections.market.in_order`)
+    unless they are `ordered` already, and write the view's columns (a table: the first `limit`
+    rows, and only those are put in order: a top-k costs a fraction of sorting a national
+    market's million rows)."""
     import polars as pl
+
+    from projections.market import in_order
 
     if year is not None:
         rows = rows.filter(pl.col("financial_year") == year)
+    total = None
+    if not ordered:
+        if fmt is FrameFmt.table and limit is not None and rows.height > limit:
+            total = rows.height
+            rows = in_order(rows.lazy()).head(limit).collect()
+        else:
+            rows = in_order(rows.lazy()).collect()
     where = str(output) if output else None
-    emit_frame(rows.select(columns), fmt.value, output=where, title=title, limit=limit)
+    emit_frame(rows.select(columns), fmt.value, output=where, title=title, limit=limit, total=total)
+
+
+def _rows(view: pl.LazyFrame, until: str | None, *, ordered: bool) -> pl.DataFrame:
+    """The view's rows up to `until`, in order when `ordered` (a chart reads them all), else
+    as computed (`_render` orders what it shows)."""
+    from projections.market import in_order
+
+    return _until((in_order(view) if ordered else view).collect(), until)
 
 
 def _year(label: str, option: str = "--year") -> str:
@@ -221,7 +241,7 @@ def market(
 ) -> None:
     """Spend and market share per provider per segment (service category x commissioner, and
     each alone) per financial year."""
-    from projections.market import MARKET_COLUMNS, in_order
+    from projections.market import MARKET_COLUMNS
     from projections.market import market as market_view
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
@@ -229,7 +249,7 @@ def market(
     frame = _frame(known, day, views, category, commissioner)
     # a chart shows every year: the table's year is kept after it is drawn
     view = _segment(market_view(frame, day, known), category, commissioner, None if chart else year)
-    rows = _until(in_order(view).collect(), until)
+    rows = _rows(view, until, ordered=chart is not None)
     segment = {"category": category, "commissioner": commissioner}
     _checked_empty(rows, frame, known, **segment)
     _draw(chart, "market_chart", rows, frame, day=day, known=known, **segment)
@@ -241,6 +261,7 @@ def market(
         output=output,
         title=f"Market as of {day}",
         limit=table_rows(limit, every),
+        ordered=chart is not None,
     )
 
 
@@ -261,7 +282,7 @@ def concentration_(
 ) -> None:
     """Per segment and year: providers, spend, HHI (0-10,000), CR3 (a fraction), effective
     number of providers (exp Shannon) and Simpson index."""
-    from projections.market import CONCENTRATION_COLUMNS, concentration, in_order
+    from projections.market import CONCENTRATION_COLUMNS, concentration
 
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year, until = _checked(year, fmt, output), _last_year(until)
@@ -269,7 +290,7 @@ def concentration_(
     view = _segment(
         concentration(frame, day, known), category, commissioner, None if chart else year
     )
-    rows = _until(in_order(view).collect(), until)
+    rows = _rows(view, until, ordered=chart is not None)
     segment = {"category": category, "commissioner": commissioner}
     _checked_empty(rows, frame, known, **segment)
     _draw(chart, "concentration_chart", rows, frame, day=day, known=known, **segment)
@@ -281,6 +302,7 @@ def concentration_(
         output=output,
         title=f"Concentration as of {day}",
         limit=table_rows(limit, every),
+        ordered=chart is not None,
     )
 
 
@@ -337,13 +359,14 @@ def diversity_(
             output=output,
             title=title,
             limit=shown,
+            ordered=True,  # in the view's own order
         )
         return
     if part is Part.mix:
         view, columns = diversity.mix(frame, day, known), diversity.MIX_COLUMNS
     else:
         view, columns = diversity.entry_exit(frame, day, known), diversity.ENTRY_COLUMNS
-    rows = _until(in_order(_segment(view, category, commissioner, year)).collect(), until)
+    rows = _rows(_segment(view, category, commissioner, year), until, ordered=False)
     _checked_empty(rows, frame, known, category=category, commissioner=commissioner)
     shown = table_rows(limit, every)
     _render(rows, columns, year=year, fmt=fmt, output=output, title=title, limit=shown)
