@@ -18,7 +18,7 @@ import datetime as dt
 import polars as pl
 
 from projections.families import as_text, codes
-from projections.spend import Basis, fy_label, segment_spend
+from projections.spend import Basis, attributed, fy_label, segment_spend
 from projections.standing import FrameLike, Snapshot
 from projections.sums import exact_sum, fixed_sum
 
@@ -166,13 +166,29 @@ def in_order(view: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def market(
-    frame: FrameLike | Snapshot, as_of: dt.date, known_at: dt.datetime | None = None
+    frame: FrameLike | Snapshot,
+    as_of: dt.date,
+    known_at: dt.datetime | None = None,
+    *,
+    year: int | None = None,
 ) -> pl.LazyFrame:
     """Spend and share per provider per segment and financial year, as of `as_of` (the terms in
     force then, committed spend included for years still running), as known at `known_at`.
     Columns: financial_year, service_category, commissioner_id, provider_id, spend, share
-    (and `year`, the start year, for sorting and charts)."""
-    return rounded(as_text(market_from_spend(spend_as_of(frame, as_of, known_at)[1])))
+    (and `year`, the start year, for sorting and charts). With `year` (a start year), that
+    financial year's rows only, and only its spend is summed: the same rows as the whole
+    view's of that year (a segment and its shares are within one year; sums are exact, so
+    fewer pieces add to the same figures), at a fraction of the cost."""
+    if year is None:
+        return rounded(as_text(market_from_spend(spend_as_of(frame, as_of, known_at)[1])))
+    basis = basis_of(Snapshot.of(frame, as_of, known_at))
+    spend = (
+        attributed(basis)
+        .filter(pl.col("year") == year)
+        .group_by("year", "service_category", "commissioner_id", "provider_id")
+        .agg(exact_sum(pl.col("spend")))
+    )
+    return rounded(as_text(market_from_spend(spend)))
 
 
 def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:

@@ -248,7 +248,11 @@ def market(
     year, until = _checked(year, fmt, output), _last_year(until)
     frame = _frame(known, day, views, category, commissioner)
     # a chart shows every year: the table's year is kept after it is drawn
-    view = _segment(market_view(frame, day, known), category, commissioner, None if chart else year)
+    # one year's rows (no chart, from the events): only that year's spend is worked out
+    only = int(year[:4]) if year is not None and chart is None and not _from_views(frame) else None
+    view = _segment(
+        market_view(frame, day, known, year=only), category, commissioner, None if chart else year
+    )
     rows = _rows(view, until, ordered=chart is not None)
     segment = {"category": category, "commissioner": commissioner}
     _checked_empty(rows, frame, known, **segment)
