@@ -179,16 +179,22 @@ def market(
     financial year's rows only, and only its spend is summed: the same rows as the whole
     view's of that year (a segment and its shares are within one year; sums are exact, so
     fewer pieces add to the same figures), at a fraction of the cost."""
+    return rounded(as_text(market_from_spend(_spend(frame, as_of, known_at, year))))
+
+
+def _spend(
+    frame: FrameLike | Snapshot, as_of: dt.date, known_at: dt.datetime | None, year: int | None
+) -> pl.LazyFrame:
+    """Spend per year, segment and provider (`spend_as_of`), or of one year only."""
     if year is None:
-        return rounded(as_text(market_from_spend(spend_as_of(frame, as_of, known_at)[1])))
+        return spend_as_of(frame, as_of, known_at)[1]
     basis = basis_of(Snapshot.of(frame, as_of, known_at))
-    spend = (
+    return (
         attributed(basis)
         .filter(pl.col("year") == year)
         .group_by("year", "service_category", "commissioner_id", "provider_id")
         .agg(exact_sum(pl.col("spend")))
     )
-    return rounded(as_text(market_from_spend(spend)))
 
 
 def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
@@ -215,9 +221,14 @@ def concentration_from_market(view: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def concentration(
-    frame: FrameLike | Snapshot, as_of: dt.date, known_at: dt.datetime | None = None
+    frame: FrameLike | Snapshot,
+    as_of: dt.date,
+    known_at: dt.datetime | None = None,
+    *,
+    year: int | None = None,
 ) -> pl.LazyFrame:
     """Per segment and financial year: providers with spend, spend, HHI (0-10,000), CR3 (a
-    fraction), effective number of providers (exp Shannon) and Simpson index."""
-    view = market_from_spend(spend_as_of(frame, as_of, known_at)[1])
+    fraction), effective number of providers (exp Shannon) and Simpson index (with `year`, of
+    that financial year only, as `market` gives it)."""
+    view = market_from_spend(_spend(frame, as_of, known_at, year))
     return rounded(as_text(concentration_from_market(view)))

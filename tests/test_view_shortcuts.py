@@ -38,15 +38,19 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.mark.parametrize("day", DAYS)
-def test_one_years_market_is_the_whole_markets_year(url: str, day: dt.date) -> None:
+def test_one_years_market_and_concentration_are_the_years_rows(url: str, day: dt.date) -> None:
     frame = scan_event_frame(url, in_force=True)
     whole = market(frame, day).collect()
+    whole_concentration = concentration(frame, day).collect()
     years = sorted(whole["year"].unique().to_list())
     assert len(years) > 10
     for year in [*years[:: max(1, len(years) // 6)], years[-1], years[-1] + 1]:
         one = market(frame, day, year=year).collect()
         expected = whole.filter(pl.col("year") == year)
         assert one.height == expected.height
+        assert in_order(one.lazy()).collect().equals(in_order(expected.lazy()).collect())
+        one = concentration(frame, day, year=year).collect()
+        expected = whole_concentration.filter(pl.col("year") == year)
         assert in_order(one.lazy()).collect().equals(in_order(expected.lazy()).collect())
 
 

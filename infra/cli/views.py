@@ -291,8 +291,9 @@ def concentration_(
     day, known = parse_as_of(as_of), parse_known_at(known_at)
     year, until = _checked(year, fmt, output), _last_year(until)
     frame = _frame(known, day, views, category, commissioner)
+    only = int(year[:4]) if year is not None and chart is None and not _from_views(frame) else None
     view = _segment(
-        concentration(frame, day, known), category, commissioner, None if chart else year
+        concentration(frame, day, known, year=only), category, commissioner, None if chart else year
     )
     rows = _rows(view, until, ordered=chart is not None)
     segment = {"category": category, "commissioner": commissioner}
