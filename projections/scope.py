@@ -12,9 +12,11 @@ as-of date or known-at time can reach:
   commission or pay (its portfolio, `projections.continuity.portfolio`, and the spend attributed
   to it, `projections.spend.attributed`, read nothing else; a handover moves leads, not
   commissioners);
-- every agreement with a correction (a correction may rewrite who an award names);
+- every agreement with a correction that may rewrite which commissioners it names (a lead,
+  like any id an event is about, cannot be corrected: `domain.timeline.FIXED_FIELDS`);
 - every agreement linked to those, in either direction, however far (re-procurements; merges,
-  splits and novations), whether or not the link was later rescinded;
+  splits and novations), whether or not the link was later rescinded or corrected, and by
+  what a correction links instead;
 - every agreement with a who-pays settlement (the brief lists settlements its lead's
   organisations make on agreements others hold; there are few);
 - every event that is not about an agreement: organisations, handovers, corrections and
@@ -49,7 +51,7 @@ def lead_scope(frame: pl.LazyFrame, lead: str) -> pl.LazyFrame:
         )
         .select(pl.col("moved").explode().alias("subject_id"))
     )
-    seeds = pl.concat([awarded, moved, _corrected(frame)]).collect()["subject_id"]
+    seeds = pl.concat([awarded, moved]).collect()["subject_id"]
     return agreements_scope(frame, seeds)
 
 
@@ -66,13 +68,18 @@ def commissioner_scope(frame: pl.LazyFrame, commissioner: str) -> pl.LazyFrame:
         (pl.col("type") == "Restructured")
         & ((pl.col("commissioner_id") == commissioner) | names.list.any().fill_null(False))
     ).select("subject_id")
-    seeds = pl.concat([awarded, restructured, _corrected(frame)]).collect()["subject_id"]
+    seeds = pl.concat([awarded, restructured, _corrected(frame, '"commissioner')]).collect()[
+        "subject_id"
+    ]
     return agreements_scope(frame, seeds)
 
 
-def _corrected(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """The agreements any correction is about (few): what it rewrites may put them in scope."""
-    return frame.filter(pl.col("type") == "Corrected").select("subject_id")
+def _corrected(frame: pl.LazyFrame, field: str) -> pl.LazyFrame:
+    """The agreements of the corrections whose fields mention `field` (the text of a field's
+    name, quoted): what they rewrite may put the agreement in scope."""
+    return frame.filter(
+        (pl.col("type") == "Corrected") & pl.col("fields").str.contains(field, literal=True)
+    ).select("subject_id")
 
 
 def agreements_scope(frame: pl.LazyFrame, agreements: pl.Series | list[str]) -> pl.LazyFrame:
@@ -98,7 +105,22 @@ def _linked(frame: pl.LazyFrame, seeds: pl.Series) -> pl.Series:
         .select(pl.col("subject_id").alias("a"), pl.col("related_agreements").alias("b"))
         .explode("b")
     )
-    edges = pl.concat([successors, related]).drop_nulls().collect()
+    # a correction may link an agreement to others than its event said (few corrections)
+    fields = pl.col("fields")
+    corrected = (
+        frame.filter(pl.col("type") == "Corrected")
+        .select(
+            pl.col("subject_id").alias("a"),
+            pl.concat_list(
+                fields.str.json_path_match("$.successor_agreement_id"),
+                fields.str.json_path_match("$.related_agreements")
+                .str.json_decode(pl.List(pl.String))
+                .fill_null(pl.lit([], pl.List(pl.String))),
+            ).alias("b"),
+        )
+        .explode("b")
+    )
+    edges = pl.concat([successors, related, corrected]).drop_nulls().collect()
     both = pl.concat([edges, edges.select(pl.col("b").alias("a"), pl.col("a").alias("b"))])
     found = seeds.unique()
     for _ in range(MAX_PASSES):

@@ -247,3 +247,75 @@ def test_the_busiest_england_briefs_are_not_empty(
         assert scoped.select(pl.len()).collect().item() < total / 2
         whole, part = _whole_and_scoped(frame, scoped, day, None, **{kind: who})
         assert whole["scope"]["agreements"] > 0 and _close(part, whole)
+
+
+def test_corrections_that_rewrite_commissioners_or_links_are_in_scope(tmp_path: Any) -> None:
+    """An award corrected to another commissioner, and a re-procurement corrected to another
+    successor: the new commissioner's scope holds the award (whose own row still names the old
+    one), and the new successor's lead's scope its corrected predecessor; their briefs are the
+    whole ledger's. A correction of a value only does not widen a commissioner's scope (the
+    scope keeps the agreement a link first named too: a superset is never wrong)."""
+    from tests.builders import award, basics, commissioner, ev
+
+    clock = SimulatedClock(hand_story.T0)
+    ledger = open_ledger(f"sqlite:///{tmp_path}/c.db", clock=clock)
+    ledger.record(
+        [
+            *basics(),
+            commissioner("council-b"),
+            award("g-2", "2014-04-01", end="2019-03-31", event_id="award-g-2"),
+            award("g-3", "2014-04-01", end="2019-03-31", event_id="award-g-3"),
+            award("r-1", "2010-04-01", end="2013-03-31", lead="j.smith"),
+            award("s-1", "2013-04-01", end="2018-03-31", lead="j.smith"),
+            award("s-2", "2013-04-01", end="2018-03-31", lead="a.jones"),
+            ev(
+                "Reprocured",
+                "2013-01-15",
+                agreement_id="r-1",
+                successor_agreement_id="s-1",
+                incumbent_retained=True,
+                event_id="reprocured-r-1",
+            ),
+            ev(
+                "Corrected",
+                "2014-05-01",
+                corrects="award-g-2",
+                agreement_id="g-2",
+                fields={"commissioners": [{"commissioner_id": "council-b", "share": "1"}]},
+                rationale="commissioned by the other council",
+            ),
+            ev(
+                "Corrected",
+                "2014-05-01",
+                corrects="award-g-3",
+                agreement_id="g-3",
+                fields={"annual_value": "41000.00"},
+                rationale="value mistyped",
+            ),
+            ev(
+                "Corrected",
+                "2014-05-01",
+                corrects="reprocured-r-1",
+                agreement_id="r-1",
+                fields={"successor_agreement_id": "s-2"},
+                rationale="re-procured as the other contract",
+            ),
+        ]
+    )
+    frame = frame_from_facts(list(ledger.facts())).lazy()
+    ledger.close()
+    day = dt.date(2015, 1, 1)
+    cases = (
+        ("commissioner", "council-b", {"g-2"}, "g-3", "holdings"),
+        ("lead", "a.jones", {"s-2", "r-1"}, None, "lineage"),  # s-1: by the link as recorded
+    )
+    for kind, who, kept, left_out, section in cases:
+        scoped = (
+            commissioner_scope(frame, who) if kind == "commissioner" else lead_scope(frame, who)
+        )
+        awarded = scoped.filter(pl.col("type").is_in(["GrantAwarded", "ContractAwarded"]))
+        ids = set(awarded.collect()["subject_id"].to_list())
+        assert kept <= ids and left_out not in ids, (kind, ids)
+        whole, part = _whole_and_scoped(frame, scoped, day, None, **{kind: who})
+        assert whole[section], (kind, section)  # the corrected fact shows in the brief
+        assert _close(part, whole)
