@@ -27,10 +27,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import polars as pl
 
-from consumers.messages import frame_of
+from consumers.messages import frame_from_messages, generation_of, read_messages
 from consumers.views_db import EVENT_SCHEMA, Tx, ViewsDB, today
 from domain.catalogue import AWARD_TYPES
 from projections.frame import empty_frame
@@ -43,16 +42,19 @@ IDENTITY = pl.Schema({"originator_id": pl.String, "version": pl.Int64})  # an ev
 
 @dataclass(frozen=True)
 class Consumed:
-    """One message as consumed: where it came from, its value and the value decoded."""
+    """One message as consumed: where it came from, its value and (optionally) the value
+    decoded; a batch is decoded all at once when applied (`consumers.messages.read_messages`)."""
 
     partition: int
     offset: int
     value: bytes
-    message: dict[str, Any]
+    message: dict[str, Any] | None = None
 
     @property
     def generation(self) -> int:
-        return int(self.message.get("generation", 1))
+        if self.message is not None:
+            return int(self.message.get("generation", 1))
+        return generation_of(self.value)
 
 
 @dataclass
@@ -86,7 +88,7 @@ class Materialiser:
     def load(self) -> int:
         """The frame of every event in the database (a restart's state, without the topic)."""
         rows = self.db.events()
-        self.frame = frame_of([orjson.loads(m) for m in rows["message"]], None)
+        self.frame = _frame(rows["message"], None)
         self.identities = rows.select(IDENTITY.names())
         self.seq = int(rows["seq"].max() or 0) if rows.height else 0  # type: ignore[arg-type]
         self.day = self.db.meta().get("as_of", "")
@@ -99,17 +101,19 @@ class Materialiser:
         `rewind`: partitions to read again from an offset, with the generation that made them
         (a topic replayed from the start: `consumers.relay`)."""
         done = Applied(records=len(batch))
+        values = [r.value for r in batch]
+        table = read_messages(values)
         with self.db.transaction() as tx:
             frame, known = self._catch_up(tx, done)
-            fresh = self._fresh(batch, known, done)
-            messages = [batch[i].message for i in fresh["index"]]
-            new = frame_of(messages, frame)
+            fresh = self._fresh(table, known, done)
+            where = fresh["index"]
+            new = frame_from_messages(table[where], [values[i] for i in where], frame)
             if new.height:
-                tx.insert("stream_events", _event_rows(batch, fresh["index"], self.topic))
+                tx.insert("stream_events", _event_rows(batch, table, where, self.topic))
                 frame = pl.concat([frame, new], how="vertical")
                 known = pl.concat([known, fresh.select(IDENTITY.names())])
             self._rows(tx, frame, new, done)
-            self._offsets(tx, batch, rewind or {}, done)
+            self._offsets(tx, batch, table, rewind or {}, done)
             seq = tx.last_seq()
         self.frame, self.identities = self._compact(frame), known
         self.seq, self.day = seq, done.as_of
@@ -124,29 +128,25 @@ class Materialiser:
         if not rows.height:
             return self.frame, self.identities
         done.others = rows.height
-        others = frame_of([orjson.loads(m) for m in rows["message"]], self.frame)
+        others = _frame(rows["message"], self.frame)
         return (
             pl.concat([self.frame, others], how="vertical"),
             pl.concat([self.identities, rows.select(IDENTITY.names())]),
         )
 
     @staticmethod
-    def _fresh(batch: Sequence[Consumed], known: pl.DataFrame, done: Applied) -> pl.DataFrame:
+    def _fresh(table: pl.DataFrame, known: pl.DataFrame, done: Applied) -> pl.DataFrame:
         """The first copy of each message whose identity is not stored yet, in batch order:
         (index in the batch, originator id, version). The database's unique key on the
-        identity stands behind this: a duplicate that got past would fail the transaction."""
-        found = pl.DataFrame(
-            {
-                "index": range(len(batch)),
-                "originator_id": [r.message["originator_id"] for r in batch],
-                "version": [int(r.message["version"]) for r in batch],
-            },
-            schema={"index": pl.Int64, **IDENTITY},
-        )
-        fresh = found.unique(IDENTITY.names(), keep="first", maintain_order=True).join(
-            known, on=IDENTITY.names(), how="anti", maintain_order="left"
-        )
-        done.new, done.duplicates = fresh.height, len(batch) - fresh.height
+        identity stands behind this: a duplicate that got past would fail the transaction.
+        The identities held are narrowed to the batch's originators first (a join against
+        every identity of a large ledger costs more than the rest of a small batch)."""
+        found = table.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("index"), *IDENTITY.names()
+        ).unique(IDENTITY.names(), keep="first", maintain_order=True)
+        held = known.filter(pl.col("originator_id").is_in(found["originator_id"].implode()))
+        fresh = found.join(held, on=IDENTITY.names(), how="anti", maintain_order="left")
+        done.new, done.duplicates = fresh.height, table.height - fresh.height
         return fresh
 
     def _rows(self, tx: Tx, frame: pl.DataFrame, new: pl.DataFrame, done: Applied) -> None:
@@ -188,6 +188,7 @@ class Materialiser:
         self,
         tx: Tx,
         batch: Sequence[Consumed],
+        table: pl.DataFrame,
         rewind: dict[int, tuple[int, int]],
         done: Applied,
     ) -> None:
@@ -200,11 +201,24 @@ class Materialiser:
             return
         stored = tx.offsets(self.group, self.topic)
         moved: dict[int, tuple[int, int]] = {}
-        for record in batch:
-            mine = (record.generation, record.offset + 1)
-            have = moved.get(record.partition) or stored.get(record.partition)
-            if have is None or mine[0] > have[0] or (mine[0] == have[0] and mine[1] > have[1]):
-                moved[record.partition] = mine
+        # per partition, the greatest (generation, offset + 1) of the batch's records
+        latest = (
+            pl.DataFrame(
+                {
+                    "partition": [r.partition for r in batch],
+                    "next": [r.offset + 1 for r in batch],
+                    "generation": table["generation"].fill_null(1),
+                },
+                schema={"partition": pl.Int64, "next": pl.Int64, "generation": pl.Int64},
+            )
+            .sort("generation", "next")
+            .group_by("partition")
+            .last()
+        )
+        for partition, offset, generation in latest.iter_rows():
+            mine, have = (generation, offset), stored.get(partition)
+            if have is None or mine > have:
+                moved[partition] = mine
         moved.update(rewind)
         tx.save_offsets(self.group, self.topic, moved)
         done.offsets = {p: o for p, (_, o) in moved.items()}
@@ -219,20 +233,26 @@ class Materialiser:
         return frame
 
 
-def _event_rows(batch: Sequence[Consumed], where: pl.Series, topic: str) -> pl.DataFrame:
-    """The `stream_events` rows of the batch's records at `where`."""
+def _event_rows(
+    batch: Sequence[Consumed], table: pl.DataFrame, where: pl.Series, topic: str
+) -> pl.DataFrame:
+    """The `stream_events` rows of the batch's records at `where` (`table`: the batch read)."""
     records = [batch[i] for i in where]
-    columns: dict[str, list[Any]] = {
-        "originator_id": [r.message["originator_id"] for r in records],
-        "version": [r.message["version"] for r in records],
-        "notification_id": [r.message["notification_id"] for r in records],
-        "event_id": [r.message["event_id"] for r in records],
-        "type": [r.message["type"] for r in records],
-        "subject": [r.message.get("subject") for r in records],
-        "subject_id": [r.message.get("subject_id") for r in records],
-        "topic": [topic] * len(records),
-        "partition": [r.partition for r in records],
-        "offset": [r.offset for r in records],
-        "message": [r.value.decode() for r in records],
-    }
-    return pl.DataFrame(columns, schema=EVENT_SCHEMA)
+    return (
+        table[where]
+        .select("originator_id", "version", "notification_id", "event_id", "type")
+        .with_columns(
+            table["subject"][where],
+            table["subject_id"][where],
+            pl.lit(topic, pl.String).alias("topic"),
+            pl.Series("partition", [r.partition for r in records], pl.Int64),
+            pl.Series("offset", [r.offset for r in records], pl.Int64),
+            pl.Series("message", [r.value for r in records], pl.Binary).cast(pl.String),
+        )
+        .select(EVENT_SCHEMA.names())
+    )
+
+
+def _frame(messages: pl.Series, prior: pl.DataFrame | None) -> pl.DataFrame:
+    """The event frame of stored messages (a text column)."""
+    return frame_from_messages(read_messages(messages), messages, prior)

@@ -20,8 +20,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from consumers import broker
 from consumers.materialiser import Applied, Consumed, Materialiser
 from consumers.runtime import CatchUp, Log, Stopper, Timer
@@ -200,7 +198,7 @@ class Projector:
         for tp, records in polled.items():
             generation = stored.get(tp.partition, (0, 0))[0]
             for r in records:
-                record = Consumed(tp.partition, r.offset, r.value, orjson.loads(r.value))
+                record = Consumed(tp.partition, r.offset, r.value)
                 if generation and record.generation > generation:
                     start = self.consumer.beginning_offsets([tp])[tp]
                     if r.offset > start:

@@ -16,7 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from consumers.materialiser import Consumed, Materialiser
-from consumers.messages import encode, frame_of
+from consumers.messages import encode, frame_from_messages, frame_of, read_messages
 from consumers.reading import Refusal, snapshot, usable
 from consumers.store_log import StoreLog
 from consumers.views_db import ViewsDB
@@ -69,6 +69,30 @@ def test_messages_decode_to_the_stores_own_frame(demo: str) -> None:
     frame = frame_of([m.message for m in found], None)
     assert_frame_equal(
         frame.sort("notification_id"), load_event_frame(demo, cache=False).sort("notification_id")
+    )
+
+
+def test_a_batch_decoded_at_once_equals_each_message_decoded(demo: str) -> None:
+    """The projector reads a whole batch in one parse and cuts the stored state's fields from
+    the payload's text: the same frame as decoding message by message, with rationales and
+    sources that need escaping, and a message in another field order (the slow way)."""
+    found = [m.message for m in messages(demo, 1)]
+    assert found[0] is not None
+    tricky = 'said "no" \\ then\nleft \u00e9 \t{"x": 1}, "source": "y"'
+    for i, message in enumerate(found[:400]):
+        payload = dict(message["payload"])
+        head = {k: payload.pop(k) for k in ("event_id", "type", "effective_on", "recorded_by")}
+        payload.pop("rationale", None), payload.pop("source", None)
+        extra = {"rationale": f"{tricky} {i}"} if i % 3 else {}
+        extra |= {"source": f"file {tricky}"} if i % 2 else {}
+        message["payload"] = {**head, **extra, **payload}
+    values = [orjson.dumps(m) for m in found]
+    by_one = frame_of(found, None)
+    assert_frame_equal(frame_from_messages(read_messages(values), values, None), by_one)
+    reordered = [{**m, "payload": dict(reversed(m["payload"].items()))} for m in found[:50]]
+    values = [orjson.dumps(m) for m in reordered]
+    assert_frame_equal(
+        frame_from_messages(read_messages(values), values, None), frame_of(reordered, None)
     )
 
 
