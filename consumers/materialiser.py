@@ -23,6 +23,8 @@ are rebuilt from (`consumers.messages.frame_of`).
 from __future__ import annotations
 
 import datetime as dt
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,7 @@ from projections.incremental import affected_agreements, named
 from projections.materialised import agreement_rows, spend_rows
 
 WHOLE = 0.25  # a batch reaching more than this share of the agreements recomputes them all
+PENDING = "rows_pending"  # meta: who stored events whose rows are not written yet ("" nobody)
 IDENTITY = pl.Schema({"originator_id": pl.String, "version": pl.Int64})  # an event's identity
 
 
@@ -70,13 +73,20 @@ class Applied:
     rewound: list[int] = field(default_factory=list)
     offsets: dict[int, int] = field(default_factory=dict)
     as_of: str = ""
+    deferred: int = 0  # events stored whose rows wait for a later batch (every row to rewrite)
 
 
 class Materialiser:
     """The frame of every stored event, and the batches applied to the database."""
 
     def __init__(
-        self, db: ViewsDB, group: str, topic: str, *, clock: Callable[[], dt.date] = today
+        self,
+        db: ViewsDB,
+        group: str,
+        topic: str,
+        *,
+        clock: Callable[[], dt.date] = today,
+        whole_every: float = 0.0,
     ):
         self.db, self.group, self.topic, self.clock = db, group, topic, clock
         self.frame = empty_frame()
@@ -84,6 +94,17 @@ class Materialiser:
         self.seq = 0
         self.day = ""  # the day the stored rows are of
         self._chunks = 0
+        # a batch that would rewrite every row, within `whole_every` seconds of the last that
+        # did, stores its events and offsets and leaves the rows to a later batch (`PENDING`)
+        self.whole_every = whole_every
+        self.pending = empty_frame()  # events this member stored whose rows are not written
+        self.token = uuid.uuid4().hex  # this member's mark in `PENDING`
+        self._whole_at = -float("inf")
+
+    @property
+    def deferred(self) -> bool:
+        """Rows are waiting for events this member stored (a batch must write them)."""
+        return self.pending.height > 0
 
     def load(self) -> int:
         """The frame of every event in the database (a restart's state, without the topic)."""
@@ -97,9 +118,10 @@ class Materialiser:
     def apply(
         self, batch: Sequence[Consumed], rewind: dict[int, tuple[int, int]] | None = None
     ) -> Applied:
-        """Apply a batch (possibly empty: then only the day is checked) in one transaction.
-        `rewind`: partitions to read again from an offset, with the generation that made them
-        (a topic replayed from the start: `consumers.relay`)."""
+        """Apply a batch (possibly empty: then only the day, and rows left waiting by an
+        earlier batch, are seen to) in one transaction. `rewind`: partitions to read again from
+        an offset, with the generation that made them (a topic replayed from the start:
+        `consumers.relay`)."""
         done = Applied(records=len(batch))
         values = [r.value for r in batch]
         table = read_messages(values)
@@ -112,11 +134,15 @@ class Materialiser:
                 tx.insert("stream_events", _event_rows(batch, table, where, self.topic))
                 frame = pl.concat([frame, new], how="vertical")
                 known = pl.concat([known, fresh.select(IDENTITY.names())])
-            self._rows(tx, frame, new, done)
+            pending = self._rows(tx, frame, new, done)
             self._offsets(tx, batch, table, rewind or {}, done)
             seq = tx.last_seq()
         self.frame, self.identities = self._compact(frame), known
-        self.seq, self.day = seq, done.as_of
+        self.seq, self.day, self.pending = seq, done.as_of, pending
+        if pending.height:
+            done.deferred = pending.height
+        elif done.agreement_rows == "all":
+            self._whole_at = time.monotonic()
         return done
 
     def _catch_up(self, tx: Tx, done: Applied) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -149,35 +175,54 @@ class Materialiser:
         done.new, done.duplicates = fresh.height, table.height - fresh.height
         return fresh
 
-    def _rows(self, tx: Tx, frame: pl.DataFrame, new: pl.DataFrame, done: Applied) -> None:
+    def _rows(self, tx: Tx, frame: pl.DataFrame, new: pl.DataFrame, done: Applied) -> pl.DataFrame:
+        """Write the rows `new` changes; returns the events whose rows are left waiting (this
+        batch's and earlier ones', when the rows are left to a later batch)."""
         day = self.clock()
         done.as_of = day.isoformat()
-        if tx.meta("as_of") != day.isoformat():
-            self._write(tx, spend_rows(frame, day), None)
-            self._write(tx, agreement_rows(frame, day), None)
+        waiting = tx.meta(PENDING) or ""
+        if tx.meta("as_of") != day.isoformat() or waiting not in ("", self.token):
+            # a new day; or rows waiting for events another member (or a run killed since)
+            # stored: every row
+            self._whole(tx, frame, day, done)
             tx.set_meta("as_of", day.isoformat())
-            done.spend_agreements = done.agreement_rows = "all"
-            return
+            return empty_frame()
+        if waiting and self.pending.height:
+            new = pl.concat([self.pending, new], how="vertical")
         if not new.height:
-            return
+            return empty_frame()
         # counted, not filtered: a filter would gather every column of every award
         awarded = int(frame.select(pl.col("type").is_in(list(AWARD_TYPES)).sum()).item())
         spend_ids = affected_agreements(frame, new)
+        reached = named(frame, new)
+        if reached is not None and reached.len():
+            reached = pl.concat([reached, tx.lineage_mates(reached)]).unique()
+        whole = reached is None or reached.len() > WHOLE * awarded
+        if whole and done.records and time.monotonic() - self._whole_at < self.whole_every:
+            tx.set_meta(PENDING, self.token)  # every row, but not this often: later
+            done.spend_agreements = done.agreement_rows = "later"
+            return new
         if spend_ids.len() > WHOLE * awarded:
             self._write(tx, spend_rows(frame, day), None)
             done.spend_agreements = "all"
         elif spend_ids.len():
             self._write(tx, spend_rows(frame, day, spend_ids), spend_ids)
             done.spend_agreements = spend_ids.len()
-        reached = named(frame, new)
-        if reached is not None and reached.len():
-            reached = pl.concat([reached, tx.lineage_mates(reached)]).unique()
-        if reached is None or reached.len() > WHOLE * awarded:
+        if reached is None or whole:
             self._write(tx, agreement_rows(frame, day), None)
             done.agreement_rows = "all"
         elif reached.len():
             self._write(tx, agreement_rows(frame, day, reached), reached)
             done.agreement_rows = reached.len()
+        if waiting:
+            tx.set_meta(PENDING, "")
+        return empty_frame()
+
+    def _whole(self, tx: Tx, frame: pl.DataFrame, day: dt.date, done: Applied) -> None:
+        self._write(tx, spend_rows(frame, day), None)
+        self._write(tx, agreement_rows(frame, day), None)
+        tx.set_meta(PENDING, "")
+        done.spend_agreements = done.agreement_rows = "all"
 
     @staticmethod
     def _write(tx: Tx, tables: dict[str, pl.DataFrame], ids: pl.Series | None) -> None:

@@ -156,6 +156,44 @@ def test_two_members_sharing_one_database(demo: str, tmp_path: Path) -> None:
     assert_views_equal_rebuild(views, demo)
 
 
+def test_rows_left_for_later_are_written_by_a_later_batch_or_a_restart(
+    demo: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A batch that would rewrite every row soon after one that did stores its events and
+    offsets only; readers refuse the views meanwhile; the member's next batch (an empty one
+    will do) writes the rows, and so does another member or a restart, which know nothing of
+    what was left waiting and rewrite every row."""
+    records = messages(demo)
+    half = len(records) // 2
+    for finish in ("same member", "restart"):
+        views = f"sqlite:///{tmp_path}/{finish.replace(' ', '-')}.db"
+        db = ViewsDB.open(views)
+        db.ensure()
+        state = Materialiser(db, "g", "t", whole_every=3600)
+        first = state.apply(records[:300])
+        assert first.agreement_rows == "all" and not first.deferred
+        waiting = [state.apply(records[i : i + 600]) for i in range(300, half, 600)]
+        assert all(w.agreement_rows == "later" for w in waiting) and state.deferred
+        assert waiting[-1].deferred == state.frame.height - first.new  # every event since
+        assert isinstance(usable(views, dt.date.today(), None), Refusal)
+        if finish == "restart":
+            db.close()
+            db = ViewsDB.open(views)
+            state = Materialiser(db, "g", "t", whole_every=3600)
+            state.load()
+        after = state.apply(records[half:])
+        done = state.apply([])
+        db.close()
+        if finish == "restart":  # rows waiting for someone else's events: all, at once
+            assert after.agreement_rows == "all" and not after.deferred
+        else:  # still too soon: later again; then the empty batch writes them
+            assert after.agreement_rows == "later" and done.agreement_rows == "all"
+        assert not state.deferred
+        assert_views_equal_rebuild(views, demo)
+        assert not isinstance(usable(views, dt.date.today(), None), Refusal)
+        report(request, f"{finish}: {len(waiting)} batches left their rows for later")
+
+
 def test_rows_follow_the_day(demo: str, tmp_path: Path) -> None:
     """Rows are of one day: the first batch (even an empty one) of a new day computes them
     all again as of that day, and a reader refuses rows of another day."""
