@@ -25,7 +25,7 @@ import orjson
 import polars as pl
 
 from consumers.store_log import StoredRow
-from domain.catalogue import COMMON_FIELDS, SUBJECT_FIELD, LedgerEvent
+from domain.catalogue import CATALOGUE, COMMON_FIELDS, SUBJECT_FIELD
 from projections.frame import _STATE as STATE
 from projections.frame import decode_native, decode_stored, empty_frame
 
@@ -53,35 +53,56 @@ def encode(
     """One stored native event as a message. Its subject id is the one its payload names
     (`SUBJECT_FIELD`), else `subjects[originator id]` (for a correction that names none)."""
     state = orjson.loads(row.state)
-    event = LedgerEvent(
-        state["event_id"],
-        type_,
-        state["effective_on"],
-        state["recorded_by"],
-        state.get("rationale"),
-        state.get("source"),
-        state.get("data") or {},
-    )
-    subject_id = event.data.get(SUBJECT_FIELD.get(subject, ""))
+    data = state.get("data") or {}
+    subject_id = data.get(SUBJECT_FIELD.get(subject, ""))
     if subject_id is None and subjects:
         subject_id = subjects.get(row.originator_id)
     body: dict[str, Any] = {
         "notification_id": row.notification_id,
         "originator_id": row.originator_id,
         "version": row.version,
-        "event_id": event.event_id,
+        "event_id": state["event_id"],
         "type": type_,
         "subject": subject,
         "subject_id": subject_id,
-        "effective_on": event.effective_on,
+        "effective_on": state["effective_on"],
         "recorded_at": state["timestamp"]["_data_"],
-        "payload": event.to_record(),
+        "payload": record(type_, state, data),
         "generation": generation,
     }
     if "moved" in state:
         body["moved"] = state["moved"]
     key = (subject_id if subject_id is not None else row.originator_id).encode()
     return Outgoing(key, orjson.dumps(body), subject == "agreement", row.notification_id)
+
+
+def record(type_: str, state: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The native record of a stored state: `LedgerEvent.to_record` (what `cledger export`
+    writes), without making the event first; the relay does this for every event."""
+    rec: dict[str, Any] = {
+        "event_id": state["event_id"],
+        "type": type_,
+        "effective_on": state["effective_on"],
+        "recorded_by": state["recorded_by"],
+    }
+    if state.get("rationale") is not None:
+        rec["rationale"] = state["rationale"]
+    if state.get("source") is not None:
+        rec["source"] = state["source"]
+    order = _FIELDS.get(type_)
+    if order is not None and tuple(data) == order:  # as recorded: every field, in order
+        rec.update(data)
+        return rec
+    for name in order or ():
+        if name in data:
+            rec[name] = data[name]
+    for key, value in data.items():
+        if key not in rec:
+            rec[key] = value
+    return rec
+
+
+_FIELDS = {name: tuple(f.name for f in spec.fields) for name, spec in CATALOGUE.items()}
 
 
 def stored_state(message: dict[str, Any]) -> bytes:
