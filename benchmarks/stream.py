@@ -567,6 +567,17 @@ def main() -> None:
             slower = min(p_rate, c_rate)
             print(f"  end to end / slower bare (messages) = {m_rate / slower:.2f}  (target >= 0.5)")
             print(f"  end to end / slower bare (events)   = {e_rate / slower:.2f}")
+            # on a shared machine wall time is mostly waiting for a core: what each stage
+            # cost in CPU, against the bare stage it stands on
+            stage = max(e2e["relay_cpu"], e2e["projector_cpu"])
+            print(
+                f"  by CPU: bare produce / relay = {produce['cpu']:.1f} / "
+                f"{e2e['relay_cpu']:.1f} s = {produce['cpu'] / e2e['relay_cpu']:.2f}; "
+                f"bare consume / projector = {consume['cpu']:.1f} / {e2e['projector_cpu']:.1f} s"
+                f" = {consume['cpu'] / e2e['projector_cpu']:.2f}; slower bare stage / slower "
+                f"end-to-end stage = {max(produce['cpu'], consume['cpu']) / stage:.2f} (each "
+                "stage on a core of its own; the views database's own CPU not counted)"
+            )
         if "lag" not in skip:
             views = views_url(args.views, work, "lag")
             stack.callback(drop, views)

@@ -39,6 +39,8 @@ from projections.incremental import affected_agreements, named
 from projections.materialised import agreement_rows, spend_rows
 
 WHOLE = 0.25  # a batch reaching more than this share of the agreements recomputes them all
+CATCHING_UP = 10_000  # messages still waiting behind a batch: the projector is catching up
+WHOLE_CAP = 60.0  # seconds rows may be left waiting while catching up
 PENDING = "rows_pending"  # meta: who stored events whose rows are not written yet ("" nobody)
 IDENTITY = pl.Schema({"originator_id": pl.String, "version": pl.Int64})  # an event's identity
 
@@ -100,6 +102,7 @@ class Materialiser:
         self.pending = empty_frame()  # events this member stored whose rows are not written
         self.token = uuid.uuid4().hex  # this member's mark in `PENDING`
         self._whole_at = -float("inf")
+        self._behind = 0
 
     @property
     def deferred(self) -> bool:
@@ -116,13 +119,18 @@ class Materialiser:
         return self.frame.height
 
     def apply(
-        self, batch: Sequence[Consumed], rewind: dict[int, tuple[int, int]] | None = None
+        self,
+        batch: Sequence[Consumed],
+        rewind: dict[int, tuple[int, int]] | None = None,
+        *,
+        behind: int = 0,
     ) -> Applied:
         """Apply a batch (possibly empty: then only the day, and rows left waiting by an
         earlier batch, are seen to) in one transaction. `rewind`: partitions to read again from
         an offset, with the generation that made them (a topic replayed from the start:
-        `consumers.relay`)."""
+        `consumers.relay`). `behind`: messages still waiting after this batch."""
         done = Applied(records=len(batch))
+        self._behind = behind
         values = [r.value for r in batch]
         table = read_messages(values)
         with self.db.transaction() as tx:
@@ -198,7 +206,7 @@ class Materialiser:
         if reached is not None and reached.len():
             reached = pl.concat([reached, tx.lineage_mates(reached)]).unique()
         whole = reached is None or reached.len() > WHOLE * awarded
-        if whole and done.records and time.monotonic() - self._whole_at < self.whole_every:
+        if whole and done.records and self._later():
             tx.set_meta(PENDING, self.token)  # every row, but not this often: later
             done.spend_agreements = done.agreement_rows = "later"
             return new
@@ -217,6 +225,16 @@ class Materialiser:
         if waiting:
             tx.set_meta(PENDING, "")
         return empty_frame()
+
+    def _later(self) -> bool:
+        """Leave every row to a later batch: the last rewrite of every row was less than
+        `whole_every` seconds ago, or (up to `WHOLE_CAP` seconds) more is waiting behind this
+        batch: a projector catching up rewrites them once it has caught up."""
+        if not self.whole_every:
+            return False
+        since = time.monotonic() - self._whole_at
+        catching_up = self._behind >= CATCHING_UP and since < WHOLE_CAP
+        return since < self.whole_every or catching_up
 
     def _whole(self, tx: Tx, frame: pl.DataFrame, day: dt.date, done: Applied) -> None:
         self._write(tx, spend_rows(frame, day), None)

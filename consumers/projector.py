@@ -39,8 +39,8 @@ class ProjectorOptions:
     max_poll_interval_ms: int = 300_000
     fetch_max_bytes: int = 64 << 20
     # a batch that rewrites every row (organisation events: every batch while catching up)
-    # within this many seconds of the last one stores its events and leaves the rows to a
-    # later batch; 0 rewrites them every time
+    # within this many seconds of the last one, or while 10,000 messages more wait (up to a
+    # minute), stores its events and leaves the rows to a later batch; 0: every time
     whole_every: float = 5.0
     drain: bool = False  # stop once every assigned partition is read to its end
 
@@ -166,7 +166,7 @@ class Projector:
                 if records or self.state.deferred or today().isoformat() != self.state.day:
                     timer = Timer()
                     batch, rewind = self._batch(polled)
-                    done = self.state.apply(batch, rewind)
+                    done = self.state.apply(batch, rewind, behind=behind)
                     for partition, (_, offset) in rewind.items():
                         self.consumer.seek(TopicPartition(self.settings.topic, partition), offset)
                     self._logged(done, timer, behind)
