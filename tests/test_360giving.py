@@ -192,3 +192,27 @@ def test_latin_1_csv(ledger: Ledger, tmp_path: Path) -> None:
     (recipient,) = records(ledger, "ProviderRegistered")
     assert recipient["name"] == "Café Bébé Counselling"
     assert records(ledger, "GrantAwarded")[0]["annual_value"] == "10000.00"
+
+
+def test_hostile_files_are_refused_naming_record_and_field(ledger: Ledger, tmp_path: Path) -> None:
+    """A deep document stops at 64 levels at once; a long cell names its row and column."""
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(b'{"grants": ' + b"[" * 100_000)
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, deep)
+    assert "record (the document), field 'grants[][]" in str(caught.value)
+    assert "nested deeper than 64 levels" in str(caught.value)
+    long = tmp_path / "long.csv"
+    with long.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["Identifier", "Title", "Amount Awarded", "Award Date"])
+        out.writerow([])
+        out.writerow(["360G-x-1", "t" * 140_000, "100", "2020-01-01"])
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, long)
+    assert "record row 3, field 'Title': is 140,000 characters long" in str(caught.value)
+    big = write(tmp_path / "big.json", [grant(title="t" * 100_001)])
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, big)
+    assert "record grants[0], field 'title': is 100,001 characters long" in str(caught.value)
+    assert stored_rows(ledger) == 0

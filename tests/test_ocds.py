@@ -5,6 +5,8 @@ a bad record refuses the whole import naming file, record and field. SQLite and 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -760,3 +762,64 @@ def test_file_layouts(ledger: Ledger, tmp_path: Path, layout: str) -> None:
         write_lines(path, [package([first]), package([second])])
     report = run(ledger, path)
     assert len(report.agreements) == (1 if layout == "single" else 2)
+
+
+@pytest.mark.parametrize(
+    ("content", "record", "fragments"),
+    [
+        (b"[" * 100_000, "(the document)", ["field '[][][]", "nested deeper than 64 levels"]),
+        (
+            b'{"releases": ' + b"[" * 100_000,
+            "document 1",
+            ["field 'releases[][]", "nested deeper than 64 levels"],
+        ),
+        (
+            b'{"releases": [{"ocid": "o", "id": "1", "date": "2020-01-01", "awards": [{"value": '
+            b'{"amount": 123456789012345678901234567890}}]}]}',
+            "document 1, after 0 releases or records",
+            ["malformed JSON (parse error: integer overflow"],
+        ),
+    ],
+)
+def test_a_hostile_document_is_refused_at_once_naming_where(
+    ledger: Ledger, tmp_path: Path, content: bytes, record: str, fragments: list[str]
+) -> None:
+    """`[` x 100,000 made the streaming parser build ever longer paths for minutes: now it
+    stops at 64 levels, well under a second, in one line naming file, record and field."""
+    path = tmp_path / "hostile.json"
+    path.write_bytes(content)
+    started = time.process_time()
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, path)
+    assert time.process_time() - started < 0.5
+    message = str(caught.value)
+    assert message.startswith(f"{path}: record {record}") and "\n" not in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert stored_rows(ledger) == 0
+
+
+def test_a_release_too_deep_or_too_long_is_refused_naming_the_field(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    deep: Any = "x"
+    for _ in range(300):  # orjson reads 1,024 levels, writes 255
+        deep = [deep]
+    lines = tmp_path / "deep.jsonl"  # json: orjson writes 255 levels at most
+    lines.write_text(
+        json.dumps(award_release())
+        + "\n"
+        + json.dumps(award_release(ocid="ocds-b5fd17-0002", rid="r9", planning=deep))
+        + "\n"
+    )
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, lines)
+    assert "record line 2, field 'planning[0][0][0]" in str(caught.value)
+    assert "nested deeper than 64 levels" in str(caught.value)
+    long = write_json(tmp_path / "long.json", package([award_release(description="d" * 100_001)]))
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, long)
+    assert "record releases[0], field 'description': is 100,001 characters long" in str(
+        caught.value
+    )
+    assert stored_rows(ledger) == 0

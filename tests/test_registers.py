@@ -191,3 +191,30 @@ def test_cli_register_import(store_url: str) -> None:
         store=store_url,
     ).stdout
     assert "imported 12 events" in out and "no longer in the register of 2019-06-30" in out
+
+
+@pytest.mark.parametrize(
+    ("size", "quoted", "fragments"),
+    [
+        (140_000, False, ["record row 3, field 'Title of Agreement': is 140,000 characters"]),
+        (1_100_000, True, ["record row 3: a cell longer than 1,048,576 characters"]),
+    ],
+)
+def test_a_cell_beyond_the_limit_is_refused_naming_row_and_column(
+    croydon: Ledger, tmp_path: Path, size: int, quoted: bool, fragments: list[str]
+) -> None:
+    """A cell over 131,072 characters was `unexpected Error: field larger than field limit`."""
+    path = tmp_path / "register-2019-03-31.csv"
+    title = ('"' + "x" * size) if quoted else "x" * size  # an unclosed quote swallows the rest
+    path.write_text(
+        HEADER + "MH-1,Advocacy,Adults,Mind,,1000001,1000,01/04/2016,31/03/2019,Open,No,Yes\n"
+        f"MH-2,{title},Adults,Mind,,1000001,1000,01/04/2016,31/03/2019,Open,No,Yes\n"
+    )
+    rows = stored_rows(croydon)
+    with pytest.raises(RecordRefused) as caught:
+        run(croydon, path)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(str(path)), message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert stored_rows(croydon) == rows

@@ -37,6 +37,15 @@ from infra.interop.amounts import (
     iso_day,
     pounds,
 )
+from infra.interop.bounds import (
+    TooDeep,
+    cell_problem,
+    csv_refusal,
+    json_problem,
+    one_line,
+    parse_events,
+    wide_csv_cells,
+)
 from infra.interop.encoding import detect_encoding, open_text, open_utf8
 from infra.interop.ocds_fields import commissioner_kind
 from infra.interop.options import ImportOptions
@@ -90,19 +99,45 @@ def import_360giving(
 
 
 def _grants(path: Path, encoding: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each grant of a file with where it is (`row 7`, `grants[3]`), each within the bounds."""
     if path.suffix.lower() == ".csv":
-        with open_text(path, encoding) as handle:
-            for number, row in enumerate(csv.DictReader(handle), start=2):
-                yield f"row {number}", _unflatten(row)
+        yield from _csv_grants(path, encoding)
         return
     with open_utf8(path, encoding) as stream:
+        i = 0
         try:
-            for i, grant in enumerate(ijson.items(stream, "grants.item", use_float=True)):
+            events = parse_events(stream, use_float=True)
+            for i, grant in enumerate(ijson.items(events, "grants.item")):
                 if not isinstance(grant, dict):
                     raise RecordRefused(str(path), f"grants[{i}]", "expected a grant object")
+                problem = json_problem(grant)
+                if problem is not None:
+                    raise RecordRefused(str(path), f"grants[{i}]", problem[1], problem[0])
                 yield f"grants[{i}]", grant
-        except ijson.JSONError as err:
-            raise RecordRefused(str(path), "(the document)", f"malformed JSON ({err})") from None
+        except TooDeep as deep:
+            raise RecordRefused(str(path), "(the document)", str(deep), deep.path) from None
+        except (ijson.JSONError, ValueError) as err:
+            raise RecordRefused(
+                str(path), "(the document)", f"malformed JSON ({one_line(str(err))})"
+            ) from None
+
+
+def _csv_grants(path: Path, encoding: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    with wide_csv_cells(), open_text(path, encoding) as handle:
+        reader = csv.reader(handle)
+        number = 0
+        try:
+            header = next(reader, [])
+            number = 1
+            for number, cells in enumerate(reader, start=2):
+                if not any(c.strip() for c in cells):
+                    continue
+                problem = cell_problem(cells, header)
+                if problem is not None:
+                    raise RecordRefused(str(path), f"row {number}", problem[1], problem[0])
+                yield f"row {number}", _unflatten(dict(zip(header, cells, strict=False)))
+        except csv.Error as err:
+            raise RecordRefused(str(path), f"row {number + 1}", csv_refusal(err)) from None
 
 
 _COLUMNS = {
