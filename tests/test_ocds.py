@@ -823,3 +823,86 @@ def test_a_release_too_deep_or_too_long_is_refused_naming_the_field(
         caught.value
     )
     assert stored_rows(ledger) == 0
+
+
+def test_an_award_restated_before_any_contract_change_is_corrected_not_varied(
+    ledger: Ledger,
+) -> None:
+    """Contracts Finder, as published: an award at 10,932,000, restated six minutes later at
+    109,320 (and a fuller title). The first figure was a typo: the award is corrected from the
+    start (the market no longer shows millions of spend), and the contract's later amendment is
+    the one variation."""
+    report = run(ledger, FIXTURES / "restated-award.json")
+    assert report.by_type == {
+        "CommissionerEstablished": 1,
+        "ContractAwarded": 1,
+        "Corrected": 1,
+        "ProviderRegistered": 1,
+        "Varied": 1,
+    }
+    ocid = "ocds-b5fd17-7c1e9d2a-0001"
+    (award,) = of_type(ledger, "ContractAwarded")
+    (corrected,) = of_type(ledger, "Corrected")
+    assert corrected["corrects"] == award["event_id"]
+    assert corrected["fields"] == {
+        "annual_value": "36406.75",  # 109,320 x 365 / 1,096 days
+        "title": "NHS Talking Therapies step 2 services (Merton)",
+    }
+    assert (
+        "restated the award in release " + ocid + "-awardUpdate-2 (awardUpdate)"
+        in (corrected["rationale"])
+    )
+    assert "value 10932000.00 -> 109320.00" in corrected["rationale"]
+    row = register_row(ledger, ocid, "2025-06-01")
+    assert (row["annual_value"], row["title"]) == (
+        "36406.75",
+        "NHS Talking Therapies step 2 services (Merton)",
+    )
+    (varied,) = of_type(ledger, "Varied")
+    assert varied["rationale"] == "Additional sessions for the Wimbledon hub from October 2026"
+    assert Decimal(varied["annual_value"]) > Decimal("36406.75")
+
+
+def test_a_release_that_moves_the_end_and_closes_the_contract_records_both(
+    ledger: Ledger,
+) -> None:
+    """Two closing releases, as published: one moves the end earlier and terminates (the
+    contract ended on the new end), the other extends the end, raises the value and closes it
+    after the new end (completed)."""
+    run(ledger, FIXTURES / "end-moved-and-terminated.json")
+    early, extended = "ocds-b5fd17-3f0a6b4c-0002", "ocds-b5fd17-3f0a6b4c-0003"
+    (terminated,) = of_type(ledger, "Terminated")
+    assert (terminated["agreement_id"], terminated["effective_on"]) == (early, "2024-06-30")
+    assert "end moved from 2025-03-31 to 2024-06-30 as it closed" in terminated["rationale"]
+    assert register_row(ledger, early, "2024-07-01")["status"] == "terminated"
+    (extension,) = of_type(ledger, "Extended")
+    assert (extension["agreement_id"], extension["new_end"]) == (extended, "2024-03-31")
+    assert extension["effective_on"] == "2023-02-01"  # the amendment's date
+    assert extension["rationale"] == "Extended a year while the carers strategy was refreshed"
+    (expired,) = of_type(ledger, "Expired")
+    assert (expired["agreement_id"], expired["effective_on"]) == (extended, "2024-05-20")
+    assert register_row(ledger, extended, "2024-01-01")["end"] == "2024-03-31"
+
+
+def test_a_title_restated_after_a_contract_change_corrects_the_award_title(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    retitled = {
+        "ocid": "ocds-b5fd17-0001",
+        "id": "r3",
+        "date": "2018-02-01T10:00:00Z",
+        "tag": ["tenderUpdate"],
+        "tender": {"id": "ocds-b5fd17-0001-tender", "title": "Mental health advocacy (adults)"},
+    }
+    path = write_json(
+        tmp_path / "p.json", package([award_release(), amendment_release(), retitled])
+    )
+    run(ledger, path)
+    assert {r["type"] for r in events(ledger).values()} >= {"Extended", "Corrected"}
+    (corrected,) = of_type(ledger, "Corrected")
+    assert corrected["fields"] == {"title": "Mental health advocacy (adults)"}
+    assert corrected["effective_on"] == "2018-02-01"
+    assert "restated the title in release r3" in corrected["rationale"]
+    row = register_row(ledger, "ocds-b5fd17-0001", "2018-06-01")
+    assert row["title"] == "Mental health advocacy (adults)"
+    assert run(ledger, path).recorded == 0  # re-import adds nothing

@@ -228,6 +228,16 @@ def title(release: dict[str, Any], award: dict[str, Any], contract: Located | No
     return str(release.get("ocid"))
 
 
+def states_title(release: dict[str, Any]) -> bool:
+    """Whether a release itself (not the process compiled so far) states a title: only then
+    can it restate one."""
+    tender = obj(release.get("tender"))
+    found = [tender.get("title"), tender.get("description")]
+    found += [a.get("title") for a in items(release.get("awards"))]
+    found += [x.get("title") for x in items(release.get("contracts"))]
+    return any(isinstance(t, str) and t.strip() for t in found)
+
+
 def service_category(
     release: dict[str, Any], award: dict[str, Any], options: ImportOptions
 ) -> tuple[str, str | None]:

@@ -49,6 +49,17 @@ from infra.interop.staging import Staged, native
 
 RECORDED_BY = "import:ocds"
 CANCELLATIONS = frozenset({"tenderCancellation", "awardCancellation", "contractCancellation"})
+AWARD_NOTICES = frozenset({"award", "awardUpdate"})
+CONTRACT_NOTICES = frozenset(
+    {
+        "contract",
+        "contractUpdate",
+        "contractAmendment",
+        "contractTermination",
+        "implementation",
+        "implementationUpdate",
+    }
+)
 
 
 @dataclass
@@ -75,6 +86,8 @@ class _State:
     amendments: set[str] = field(default_factory=set)
     done: bool = False
     lot: str | None = None  # the award id of a further award's agreement; None for the first
+    title: str | None = None  # the title recorded (None: unknown, taken from the next release)
+    changed: bool = False  # a change to the contract was recorded (Extended, Varied)
 
 
 _UNSET = object()
@@ -273,6 +286,7 @@ class _Process:
             _supplier_refs(award.value),
             {f.amendment_key(a) for a in f.amendments(contract)},
             lot=lot,
+            title=record["title"],
         )
         self.states[key] = state
         ctx.report.agreements.add(agreement_id)
@@ -305,18 +319,30 @@ class _Process:
             )
             state.done = True
             return
-        if self._endings(c, state, award, contract, why):
+        closing = self._closes(c, state, contract)
+        if closing and c.sp.compiled:
+            self._endings(c, state, award, contract, why)  # a snapshot: nothing but the ending
             return
         try:
             start, end, end_field = f.term(c.view, award, contract, c.day)
             amount, currency, value_field = f.value(award, contract)
         except Missing:
+            if closing:
+                self._endings(c, state, award, contract, why)
             return
-        del start
+        gbp, _ = in_pounds(f"{value_field}.currency", amount, currency, self.ctx.options.rates)
+        title = f.title(c.view, award.value, contract) if f.states_title(c.release) else None
+        if self._restates(c, state, fresh, closing):
+            self._correct(c, state, start, end, gbp, title, value_field)
+            return
+        self._retitle(c, state, title)
         old_end = state.end
+        ends_on: str | None = None  # the end a closing release states, when it moved earlier
         if end > old_end:
             self._emit(c, state, "extended", "Extended", decided, why or NOT_STATED, new_end=end)
             state.end = end
+        elif end < old_end and closing:
+            ends_on = end
         elif end < old_end:
             self.ctx.report.noticed.append(
                 Note(
@@ -326,7 +352,7 @@ class _Process:
                     end_field,
                 )
             )
-        gbp, _ = in_pounds(f"{value_field}.currency", amount, currency, self.ctx.options.rates)
+        del start
         self._revalue(c, state, gbp, old_end, decided, why, value_field)
         suppliers = _supplier_refs(award.value)
         if state.suppliers is not None and suppliers != state.suppliers:
@@ -340,6 +366,92 @@ class _Process:
                 )
             )
             state.suppliers = suppliers
+        if closing:
+            if ends_on is not None:
+                why = "; ".join(
+                    w for w in (why, f"end moved from {old_end} to {ends_on} as it closed") if w
+                )
+            self._endings(c, state, award, contract, why, on=ends_on)
+
+    def _closes(self, c: Ctx, state: _State, contract: f.Located | None) -> bool:
+        """Whether the release says the contract ended (terminated, or completed)."""
+        status = contract.value.get("status") if contract else None
+        return "contractTermination" in self._tags(c, state) or status == "terminated"
+
+    def _restates(self, c: Ctx, state: _State, fresh: list[Any], closing: bool) -> bool:
+        """A later award notice (`award`, `awardUpdate`) before any change to the contract was
+        recorded: what it states is what was awarded, restated (a typo put right), not a
+        variation from its date."""
+        tags = set(c.release.get("tag") or [])
+        return (
+            bool(tags & AWARD_NOTICES)
+            and not tags & CONTRACT_NOTICES
+            and not (state.changed or fresh or closing or c.sp.compiled)
+        )
+
+    def _correct(
+        self,
+        c: Ctx,
+        state: _State,
+        start: str,
+        end: str,
+        gbp: Decimal,
+        title: str | None,
+        value_field: str,
+    ) -> None:
+        """The award as restated: a `Corrected` of the award event naming what changed."""
+        rate = gbp if self.ctx.options.value_basis == "annual" else annualise(gbp, start, end)
+        rate = Decimal(pounds(value_field, rate))
+        fields: dict[str, Any] = {}
+        said: list[str] = []
+        if (start, end) != (state.start, state.end):
+            fields.update(start=start, end=end)
+            said.append(f"term {state.start}..{state.end} -> {start}..{end}")
+        if gbp != state.amount:
+            said.append(f"value {pounds(value_field, state.amount)} -> {pounds(value_field, gbp)}")
+        if rate != state.rate:
+            fields["annual_value"] = f"{rate:.2f}"
+        if state.title is not None and title is not None and title != state.title:
+            fields["title"] = title
+            said.append(f"title {state.title!r} -> {title!r}")
+        state.start, state.end, state.amount, state.rate = start, end, gbp, rate
+        state.title = title or state.title
+        if not fields:
+            return
+        tags = ", ".join(str(t) for t in c.release.get("tag") or [])
+        self._emit(
+            c,
+            state,
+            "corrected",
+            "Corrected",
+            c.day,
+            f"the source restated the award in release {c.sp.release_id} ({tags}) before any "
+            f"change to the contract: {'; '.join(said)}",
+            corrects=state.award_event_id,
+            fields=fields,
+        )
+
+    def _retitle(self, c: Ctx, state: _State, title: str | None) -> None:
+        """A title restated by a later release: the ledger has no event that renames an
+        agreement, so the award's title is corrected (its rationale says by which release)."""
+        if title is None:
+            return
+        if state.title is None:
+            state.title = title
+            return
+        if title == state.title:
+            return
+        old, state.title = state.title, title
+        self._emit(
+            c,
+            state,
+            "retitled",
+            "Corrected",
+            c.day,
+            f"the source restated the title in release {c.sp.release_id}: {old!r} -> {title!r}",
+            corrects=state.award_event_id,
+            fields={"title": title},
+        )
 
     def _award_of(self, c: Ctx, state: _State) -> f.Located | None:
         """The state's award in the compiled release: by its id; for the first agreement, with
@@ -418,12 +530,13 @@ class _Process:
         why: str = "",
         *,
         snapshot: bool = False,
+        on: str | None = None,
     ) -> bool:
         """An ending, when the release says the contract ended. In a snapshot (a compiled
         release, or the very release that first shows the award) the release's date is not
-        when it ended: an ending before the end date is then reported, not recorded."""
-        status = contract.value.get("status") if contract else None
-        if "contractTermination" not in self._tags(c, state) and status != "terminated":
+        when it ended: an ending before the end date is then reported, not recorded. `on`: the
+        earlier end the closing release states, the day it ended."""
+        if not self._closes(c, state, contract):
             return False
         if c.day < state.end and (snapshot or c.sp.compiled):
             self.ctx.report.noticed.append(
@@ -437,7 +550,9 @@ class _Process:
             )
             state.done = True
             return True
-        if c.day < state.end:
+        if on is not None and on < state.end:
+            self._emit(c, state, "terminated", "Terminated", on, why or NOT_STATED)
+        elif c.day < state.end:
             self._emit(c, state, "terminated", "Terminated", c.day, why or NOT_STATED)
         else:
             self._emit(c, state, "expired", "Expired", c.day, why or None)
@@ -465,6 +580,8 @@ class _Process:
         }
         if why:
             record["rationale"] = why
+        if type_ in ("Extended", "Varied"):
+            state.changed = True
         self.out.append((native(record, c.origin), c.origin))
 
     def _commissioner_attributes(self, view: dict[str, Any], buyer: f.Located) -> dict[str, Any]:
@@ -561,4 +678,6 @@ def _seeded(agreement: Any, award_id: str | None, lot: str | None) -> _State:
         None,
         done=terms.ended is not None or award is None,
         lot=lot,
+        title=award.data.get("title") if award else None,
+        changed=len(terms.values) > 1 or len(terms.terms) > 1,
     )
