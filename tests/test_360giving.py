@@ -216,3 +216,41 @@ def test_hostile_files_are_refused_naming_record_and_field(ledger: Ledger, tmp_p
         run(ledger, big)
     assert "record grants[0], field 'title': is 100,001 characters long" in str(caught.value)
     assert stored_rows(ledger) == 0
+
+
+def test_identifiers_are_kept_as_published_and_matched_ignoring_case(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """360Giving identifiers were stored upper-cased: now as the funder published them; the
+    same organisation spelled otherwise later still matches it."""
+    recipient = {"id": "360G-CroydonFdn-org-aB12", "name": "Thornton Heath Youth Club"}
+    first = write(
+        tmp_path / "a.json",
+        [
+            grant(
+                "360G-CroydonFdn-g1",
+                recipientOrganization=[{**recipient, "companyNumber": "sc012345"}],
+            )
+        ],
+    )
+    run(ledger, first)
+    (registered,) = [
+        f.event.to_record() for f in ledger.facts() if f.event.type == "ProviderRegistered"
+    ]
+    assert registered["org_identifiers"] == ["360G-CroydonFdn-org-aB12", "GB-COH-sc012345"]
+    assert registered["company_number"] == "sc012345"
+    (award,) = [f.event.to_record() for f in ledger.facts() if f.event.type == "GrantAwarded"]
+    assert award["agreement_id"] == "360G-CroydonFdn-g1"
+    other = {"id": "360g-croydonfdn-ORG-Ab12", "name": "THYC"}
+    second = write(
+        tmp_path / "b.json", [grant("360G-CroydonFdn-g2", recipientOrganization=[other])]
+    )
+    report = run(ledger, second)
+    assert (report.providers.by_identifier, report.providers.created) == (1, 0)
+    providers = {
+        p["provider_id"]
+        for f in ledger.facts()
+        if f.event.type == "GrantAwarded"
+        for p in f.event.data["providers"]
+    }
+    assert len(providers) == 1

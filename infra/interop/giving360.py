@@ -49,7 +49,7 @@ from infra.interop.bounds import (
 from infra.interop.encoding import detect_encoding, open_text, open_utf8
 from infra.interop.ocds_fields import commissioner_kind
 from infra.interop.options import ImportOptions
-from infra.interop.parties import Party, PartyBook, identifier_key
+from infra.interop.parties import Party, PartyBook, identifier_key, match_key
 from infra.interop.report import BadValue, InteropReport, Missing, Note, Origin, RecordRefused
 from infra.interop.staging import Staged, native, store
 
@@ -197,7 +197,8 @@ def _org(value: dict[str, Any], field: str) -> Party:
     keys = [identifier_key(*_split(value.get("id")))]
     keys.append(identifier_key("GB-CHC", value.get("charityNumber")))
     keys.append(identifier_key("GB-COH", value.get("companyNumber")))
-    identifiers = tuple(dict.fromkeys(k for k in keys if k))
+    by_match = {match_key(k): k for k in reversed(keys) if k}  # the first spelling of each
+    identifiers = tuple(dict.fromkeys(by_match[match_key(k)] for k in keys if k))
     name = value.get("name")
     if not isinstance(name, str) or not name.strip():
         if not identifiers:
@@ -254,7 +255,9 @@ def _grant(
     source = "; ".join([f"360Giving grant {grant_id}", *notes])
     recipient = _first(grant.get("recipientOrganization"))
     party = _org(recipient, "recipientOrganization")
-    charity = any(k.startswith(s + "-") for k in party.identifiers for s in _CHARITY_SCHEMES)
+    charity = any(
+        match_key(k).startswith(s + "-") for k in party.identifiers for s in _CHARITY_SCHEMES
+    )
     provider_id = parties.resolve(
         "provider",
         party,

@@ -13,7 +13,7 @@ from typing import Any
 from domain.catalogue import NOT_STATED
 from infra.interop.amounts import add_days, decimal_amount, iso_day
 from infra.interop.options import ImportOptions
-from infra.interop.parties import Party, identifier_key
+from infra.interop.parties import Party, identifier_key, match_key
 from infra.interop.report import BadValue, Missing
 
 EXTENSION = "cledger"  # our own namespace in releases and parties (README: "OCDS export")
@@ -77,10 +77,10 @@ def party(release: dict[str, Any], ref: Any, field: str) -> Party:
             (p for p in items(release.get("parties")) if str(p.get("id")) == str(ref["id"])), {}
         )
     org = {**ref, **full}
-    identifiers: list[str] = []
+    identifiers: list[str] = []  # as published; one spelling of each
     for ident in [obj(org.get("identifier")), *items(org.get("additionalIdentifiers"))]:
         key = identifier_key(ident.get("scheme"), ident.get("id"))
-        if key and key not in identifiers:
+        if key and match_key(key) not in {match_key(i) for i in identifiers}:
             identifiers.append(key)
     name = org.get("name") or obj(org.get("identifier")).get("legalName")
     if not isinstance(name, str) or not name.strip():
