@@ -906,3 +906,39 @@ def test_a_title_restated_after_a_contract_change_corrects_the_award_title(
     row = register_row(ledger, "ocds-b5fd17-0001", "2018-06-01")
     assert row["title"] == "Mental health advocacy (adults)"
     assert run(ledger, path).recorded == 0  # re-import adds nothing
+
+
+def test_a_library_warning_is_counted_in_the_report_not_printed(
+    store_url: str, tmp_path: Path
+) -> None:
+    """An OCDS 1.0 release naming one organisation twice with different details: ocdskit's
+    upgrade logged both whole records as raw JSON on stderr, after an import that succeeded.
+    Run as users run it (a real process: under pytest the logging plugin would hide it)."""
+    from tests.test_cli import cledger
+
+    release = award_release()
+    for key in ("parties", "buyer"):
+        del release[key]
+    supplier = {"identifier": {"scheme": "GB-CHC", "id": "1000001"}, "name": "Mind in Croydon"}
+    release["buyer"] = {"id": "GB-LAC-E09000008", "name": "Croydon"}
+    release["tender"]["procuringEntity"] = {
+        "id": "GB-LAC-E09000008",
+        "identifier": {"scheme": "GB-LAC", "id": "E09000008"},
+        "name": "London Borough of Croydon",
+        "address": {"streetAddress": "Bernard Weatherill House, 8 Mint Walk"},
+    }
+    release["awards"][0]["suppliers"] = [supplier]
+    path = write_json(
+        tmp_path / "v10.json", {"uri": "https://example.org/v10", "releases": [release]}
+    )
+    report = tmp_path / "report.json"
+    done = cledger(
+        "import", "--format", "ocds", str(path), "--report", str(report), store=store_url
+    )
+    assert "Bernard Weatherill" not in done.stdout + done.stderr, done.stderr
+    assert done.stderr == ""
+    assert "library warnings 1:" in done.stdout
+    assert "1 x ocdskit: party in … role differs from party in … roles:" in done.stdout
+    assert orjson.loads(report.read_bytes())["library_warnings"] == {
+        "ocdskit: party in … role differs from party in … roles:": 1
+    }

@@ -18,7 +18,6 @@ importing the same releases again adds nothing.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -112,10 +111,8 @@ class _Process:
         release = _upgraded(sp)
         origin = Origin(sp.path, f"{self.ocid}/{sp.release_id}")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self.compiled.append(release)
-                view = self.compiled.asdict()
+            self.compiled.append(release)  # its warnings: counted by import_ocds
+            view = self.compiled.asdict()
         except (OCDSMergeError, TypeError, KeyError, AttributeError) as err:
             raise origin.refuse(f"cannot be merged with ocdsmerge ({err})") from None
         uri = sp.document.uri or ""  # a path would make the same release differ by folder
