@@ -11,6 +11,7 @@ refusal names the file, the record and the field, in one line.
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +28,20 @@ def one_line(text: str, limit: int = 200) -> str:
     """A library's message (yajl's spans three lines with a caret) as one short line."""
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def visible(text: str) -> str:
+    """Text for a one-line message: control, format and line-separator characters (a NUL, an
+    escape sequence, a right-to-left override, a CR in an id) written as `\\x..` escapes, so
+    what a file holds cannot break the line or repaint the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+        else c
+        for c in text
+    )
 
 
 def json_problem(value: Any, prefix: str = "") -> tuple[str, str] | None:
@@ -124,11 +139,17 @@ def wide_csv_cells() -> Iterator[None]:
 
 
 def cell_problem(cells: list[str], header: list[str]) -> tuple[str, str] | None:
-    """(column, what is wrong) of the first cell longer than `MAX_CELL`, or None."""
+    """(column, what is wrong) of the first cell longer than `MAX_CELL` or holding a NUL
+    (never text: a file in another encoding, or damaged), or None."""
     for i, cell in enumerate(cells):
+        column = header[i] if i < len(header) and header[i] else f"column {i + 1}"
         if len(cell) > MAX_CELL:
-            column = header[i] if i < len(header) and header[i] else f"column {i + 1}"
             return column, f"is {len(cell):,} characters long; expected at most {MAX_CELL:,}"
+        if "\x00" in cell:
+            return column, (
+                "holds a NUL character; expected text (is the file UTF-16 without a "
+                "byte-order mark, or damaged?)"
+            )
     return None
 
 

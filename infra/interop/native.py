@@ -23,7 +23,7 @@ from domain.catalogue import LedgerEvent, parse_event
 from domain.errors import InvalidFieldError, LedgerError
 from domain.ledger import Ledger
 from domain.recording import RecordReport
-from infra.interop.bounds import json_problem, one_line
+from infra.interop.bounds import json_problem, one_line, visible
 
 Progress = Callable[[int], None]  # called with how many lines were just done
 
@@ -36,7 +36,7 @@ class ImportRefused(LedgerError):
         where = f"{path}:{line}"
         if event_id:
             where += f" (event '{event_id}')"
-        super().__init__(f"{where}: {message}; nothing was imported")
+        super().__init__(visible(f"{where}: {message}; nothing was imported"))
 
 
 @contextmanager

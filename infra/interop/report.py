@@ -14,6 +14,7 @@ from typing import Any
 
 from domain.errors import LedgerError
 from domain.recording import RecordReport
+from infra.interop.bounds import visible
 
 SHOWN = 20  # notes listed on the terminal; the JSON report (--report) has them all
 
@@ -26,7 +27,7 @@ class RecordRefused(LedgerError):
         where = f"{path}: record {record}"
         if field_name:
             where += f", field '{field_name}'"
-        super().__init__(f"{where}: {message}; nothing was imported")
+        super().__init__(visible(f"{where}: {message}; nothing was imported"))
 
 
 class BadValue(Exception):
