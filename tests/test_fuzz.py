@@ -479,12 +479,23 @@ def native_templates(i: int) -> list[dict[str, Any]]:
     ]
 
 
+# what the issue found accepted by the import and then breaking every view
+FOUND = ["2014-W14-1", "2014-096", "0001-01-01", "9999-12-31", "١", "١٢٠٠٠", "a\tb", "a\x00b"]
+FOUND += ["\x1b[2Jx", "x\u0085y"]
+TARGETS = ("effective_on", "start", "end", "new_end", "applies_from", "annual_value", "name")
+TARGETS += ("title", "scope", "notes", "rationale", "source")
+
+
 def native_case(rng: random.Random, i: int) -> bytes:
     record = rng.choice(native_templates(i))
     if record["type"] == "Corrected":
         record["corrects"] = rng.choice(["g-1-aw", "t1", "nope"])
     if rng.random() < 0.1:
         return orjson.dumps(record) + b"\n"  # unmutated: some must be accepted
+    if rng.random() < 0.2:  # aimed: one field of the record given one of the issue's values
+        fields = [k for k in TARGETS if k in record] or ["effective_on"]
+        record[rng.choice(fields)] = rng.choice(FOUND)
+        return orjson.dumps(record) + b"\n"
     if rng.random() < 0.75:
         mutated = mutate_json(rng, record)
         try:

@@ -39,6 +39,7 @@ from infra.interop.amounts import (
     whole_life_of,
 )
 from infra.interop.amounts import days_inclusive as _days
+from infra.interop.bounds import one_line
 from infra.interop.ocds_schema import merge_rules
 from infra.interop.ocds_spool import Spooled
 from infra.interop.options import ImportOptions
@@ -108,13 +109,20 @@ class _Process:
 
     # -- per release -------------------------------------------------------------------------
     def release(self, sp: Spooled) -> None:
-        release = _upgraded(sp)
         origin = Origin(sp.path, f"{self.ocid}/{sp.release_id}")
+        try:
+            release = _upgraded(sp)
+        except (TypeError, KeyError, AttributeError, ValueError) as err:  # a malformed 1.0 release
+            raise origin.refuse(
+                f"cannot be upgraded from OCDS 1.0 with ocdskit ({one_line(repr(err))})"
+            ) from None
         try:
             self.compiled.append(release)  # its warnings: counted by import_ocds
             view = self.compiled.asdict()
-        except (OCDSMergeError, TypeError, KeyError, AttributeError) as err:
-            raise origin.refuse(f"cannot be merged with ocdsmerge ({err})") from None
+        except (OCDSMergeError, TypeError, KeyError, AttributeError, ValueError) as err:
+            raise origin.refuse(
+                f"cannot be merged with ocdsmerge ({one_line(repr(err))})"
+            ) from None
         uri = sp.document.uri or ""  # a path would make the same release differ by folder
         day = iso_day("date", release.get("date"))
         assert day is not None  # the spool refused releases without a date
