@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import polars as pl
 import pytest
 
 from domain.catalogue import NOT_STATED
@@ -20,6 +21,8 @@ from domain.register import build_register
 from infra.interop.ocds_import import import_ocds
 from infra.interop.options import ImportOptions, load_categories, load_rates
 from infra.interop.report import InteropReport, RecordRefused
+from infra.store.frame_cache import load_event_frame
+from projections.market import market
 from tests.builders import commissioner, ev, provider
 from tests.conftest import stored_rows
 from tests.ocds_builders import (
@@ -858,6 +861,15 @@ def test_an_award_restated_before_any_contract_change_is_corrected_not_varied(
         "36406.75",
         "NHS Talking Therapies step 2 services (Merton)",
     )
+    frame = load_event_frame(ledger, cache=False)
+    spend = market(frame, dt.date(2026, 3, 31)).collect()
+    year = spend.filter(
+        (pl.col("financial_year") == "2025/26")
+        & pl.col("provider_id").is_not_null()
+        & pl.col("service_category").is_not_null()
+        & pl.col("commissioner_id").is_not_null()
+    )
+    assert year["spend"].to_list() == [pytest.approx(36406.75, abs=0.01)]  # not millions
     (varied,) = of_type(ledger, "Varied")
     assert varied["rationale"] == "Additional sessions for the Wimbledon hub from October 2026"
     assert Decimal(varied["annual_value"]) > Decimal("36406.75")
