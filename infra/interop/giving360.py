@@ -236,7 +236,9 @@ def _grant(
         months = decimal_amount("plannedDates.duration", planned.get("duration"))
         if months is None or months <= 0:
             raise Missing("plannedDates.endDate", "no planned end date nor duration")
-        end = add_days(_add_months(start, int(months)), -1)
+        if months > 2400:
+            raise BadValue("plannedDates.duration", f"is {months} months; expected at most 2400")
+        end = add_days(_add_months(start, int(months)), -1, "plannedDates.duration")
     if end < start:
         raise BadValue("plannedDates.endDate", f"is {end}, before the start {start}")
     amount = decimal_amount("amountAwarded", grant.get("amountAwarded"))
@@ -284,7 +286,8 @@ def _grant(
     route = {"yes": "grant_round", "true": "grant_round", "no": "direct_award"}.get(
         open_call, "unknown"
     )
-    programme = _first(grant.get("grantProgramme")).get("title")
+    programme = _text("grantProgramme.title", _first(grant.get("grantProgramme")).get("title"))
+    title = _text("title", grant.get("title"))
     categories = options.mapping.get("programmes") or {}
     record: dict[str, Any] = {
         "event_id": f"360giving:{grant_id}:award",
@@ -295,7 +298,7 @@ def _grant(
         "source": source,
         "agreement_id": grant_id,
         "kind": "grant",
-        "title": " ".join(str(grant.get("title") or programme or grant_id).split())[:300],
+        "title": " ".join((title or programme or grant_id).split())[:300],
         "service_category": categories.get(programme, "unknown") if programme else "unknown",
         "commissioners": [{"commissioner_id": commissioner_id, "share": "1"}],
         "providers": [{"provider_id": provider_id, "role": "sole", "share": "1"}],
@@ -312,6 +315,15 @@ def _grant(
     return native(record, origin), origin
 
 
+def _text(field: str, value: Any) -> str | None:
+    """A text field: a string, or None when absent; anything else refused."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise BadValue(field, f"is {one_line(repr(value), 80)}; expected text")
+    return value
+
+
 def _date(field: str, value: Any) -> str | None:
     try:
         return iso_day(field, value)
@@ -323,4 +335,6 @@ def _add_months(day: str, months: int) -> str:
     when = dt.date.fromisoformat(day)
     index = when.month - 1 + months
     year, month = when.year + index // 12, index % 12 + 1
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise BadValue("plannedDates.duration", f"{months} months from {day} is past the calendar")
     return dt.date(year, month, min(when.day, calendar.monthrange(year, month)[1])).isoformat()

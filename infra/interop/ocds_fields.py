@@ -175,7 +175,7 @@ def term(
     if end is None:
         days = period.value.get("durationInDays")
         if isinstance(days, int) and not isinstance(days, bool) and days > 0:
-            end = add_days(start, days - 1)
+            end = add_days(start, days - 1, f"{period.field}.durationInDays")
     if end is None:
         raise Missing(f"{period.field}.endDate", "no contract end date (nor durationInDays)")
     if end < start:
