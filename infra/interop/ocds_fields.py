@@ -51,6 +51,14 @@ def items(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
+def tags(release: dict[str, Any]) -> set[str]:
+    """A release's tags: the strings of its `tag` list (a lone string taken as one tag)."""
+    value = release.get("tag")
+    if isinstance(value, str):
+        return {value}
+    return {t for t in value if isinstance(t, str)} if isinstance(value, list) else set()
+
+
 def commissioner_kind(name: str) -> str:
     """NHS commissioners and councils by their names; an NHS body of no commissioning kind is
     `unknown`; any other public buyer `other_public`."""

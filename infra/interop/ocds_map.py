@@ -387,7 +387,7 @@ class _Process:
         """A later award notice (`award`, `awardUpdate`) before any change to the contract was
         recorded: what it states is what was awarded, restated (a typo put right), not a
         variation from its date."""
-        tags = set(c.release.get("tag") or [])
+        tags = f.tags(c.release)
         return (
             bool(tags & AWARD_NOTICES)
             and not tags & CONTRACT_NOTICES
@@ -423,7 +423,7 @@ class _Process:
         state.title = title or state.title
         if not fields:
             return
-        tags = ", ".join(str(t) for t in c.release.get("tag") or [])
+        tags = ", ".join(sorted(f.tags(c.release)))
         self._emit(
             c,
             state,
@@ -476,7 +476,7 @@ class _Process:
         """The release's tags that concern this agreement: all of them in a process of one
         award; with several, only when the release itself names this award or its contract,
         or names no award nor contract at all (a notice about the whole process)."""
-        tags = set(c.release.get("tag") or [])
+        tags = f.tags(c.release)
         several = (
             state.lot is not None
             or len(self.states) > 1
