@@ -254,3 +254,39 @@ def test_identifiers_are_kept_as_published_and_matched_ignoring_case(
         for p in f.event.data["providers"]
     }
     assert len(providers) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        (
+            {"amountAwarded": "1" * 40},
+            "field 'amountAwarded': is '1111111111111111111111111111111111111111'; expected an "
+            "amount under 1,000,000,000,000,000",
+        ),
+        (
+            {"plannedDates": [{"startDate": "2019-04-01", "duration": 1_000_000}]},
+            "field 'plannedDates.duration': is 1000000 months; expected at most 2400",
+        ),
+        (
+            {"plannedDates": [{"startDate": "9999-01-01", "duration": 24}]},
+            "field 'plannedDates.duration': 24 months from 9999-01-01 is past the calendar",
+        ),
+        (
+            {"grantProgramme": [{"title": {"a": "b"}}]},
+            "field 'grantProgramme.title': is {'a': 'b'}; expected text",
+        ),
+    ],
+)
+def test_values_no_grant_holds_are_refused_naming_the_field(
+    ledger: Ledger, tmp_path: Path, changes: dict[str, Any], fragment: str
+) -> None:
+    """Found by the fuzz test: each was an `unexpected` error (decimal.InvalidOperation,
+    OverflowError, TypeError) naming no record."""
+    path = write(tmp_path / "g.json", [grant(**changes)])
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, path)
+    assert f"{path}: record grants[0] (360G-t-1), {fragment}; nothing was imported" == str(
+        caught.value
+    )
+    assert stored_rows(ledger) == 0

@@ -954,3 +954,11 @@ def test_a_library_warning_is_counted_in_the_report_not_printed(
     assert orjson.loads(report.read_bytes())["library_warnings"] == {
         "ocdskit: party in … role differs from party in … roles:": 1
     }
+
+
+def test_a_tag_that_is_not_a_list_is_read_not_crashed_on(ledger: Ledger, tmp_path: Path) -> None:
+    """Found by the fuzz test: `"tag": 5.0` was `unexpected TypeError`."""
+    first = {**award_release(), "tag": "award"}
+    later = {**amendment_release(), "tag": 5.0}
+    run(ledger, write_json(tmp_path / "p.json", package([first, later])))
+    assert of_type(ledger, "Extended")[0]["new_end"] == "2019-03-31"

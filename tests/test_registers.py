@@ -218,3 +218,32 @@ def test_a_cell_beyond_the_limit_is_refused_naming_row_and_column(
     for fragment in fragments:
         assert fragment in message, message
     assert stored_rows(croydon) == rows
+
+
+def test_a_register_saved_as_utf16_reads_as_the_same_register(
+    croydon: Ledger, tmp_path: Path
+) -> None:
+    """A spreadsheet's "Unicode text" is UTF-16 with a byte-order mark: it was read as latin-1,
+    every other character a NUL, and accepted."""
+    path = tmp_path / FIRST.name
+    path.write_bytes(FIRST.read_text(encoding="utf-8").encode("utf-16"))
+    mapping = load_mapping(EXAMPLES / "croydon-mapping.toml")
+    report = run(croydon, path, mapping=mapping)
+    assert report.encodings == {str(path): "utf-16"}
+    titles = {e["title"] for e in by_id(croydon).values() if e["type"] == "ContractAwarded"}
+    assert "Mental health advocacy" in titles
+    assert all("\x00" not in t for t in titles)
+
+
+def test_a_nul_in_a_cell_is_refused_naming_row_and_column(croydon: Ledger, tmp_path: Path) -> None:
+    path = tmp_path / "register-2019-03-31.csv"
+    path.write_text(
+        HEADER + "MH-1,Advocacy,Adults,Mind,\x00,1000001,1000,01/04/2016,31/03/2019,Open,No,Yes\n"
+    )
+    with pytest.raises(RecordRefused) as caught:
+        run(croydon, path)
+    assert (
+        f"{path}: record row 2, field 'Supplier Company Registration Number': holds a NUL "
+        "character; expected text"
+    ) in str(caught.value)
+    assert "\x00" not in str(caught.value)
