@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from domain.errors import LedgerError
 from domain.ledger import Ledger
@@ -49,6 +50,8 @@ from tests.ocds_builders import (
     package,
     termination_release,
 )
+
+pytestmark = pytest.mark.slow
 
 SEED = int(os.environ.get("CLEDGER_FUZZ_SEED", "20261206"))
 SCALE = float(os.environ.get("CLEDGER_FUZZ_SCALE", "1"))
