@@ -20,7 +20,7 @@ from typing import Any
 
 from domain.errors import LedgerError
 from infra.interop.amounts import DAY_FIRST_FORMATS, day_first_date, decimal_amount
-from infra.interop.bounds import cell_problem, csv_refusal, wide_csv_cells
+from infra.interop.bounds import cell_problem, csv_refusal, shorten, visible, wide_csv_cells
 from infra.interop.encoding import detect_encoding, open_text
 from infra.interop.options import load_mapping
 from infra.interop.parties import Party, identifier_key
@@ -118,8 +118,9 @@ def choose_mapping(path: Path, header: list[str], given: dict[str, Any]) -> tupl
         if columns is not None:
             return mapping, columns
     wanted = ", ".join(REQUIRED)
+    shown = ", ".join(shorten(visible(h), 40) for h in header[:40] if h)
     raise LedgerError(
-        f"{path}: the header ({', '.join(h for h in header if h)}) has no column for one of "
+        f"{path}: the header ({shown}) has no column for one of "
         f"{wanted}; expected a --mapping file naming them (see examples/registers)"
     )
 
