@@ -8,9 +8,13 @@ Each release is upgraded to OCDS 1.1 (`ocdskit`) and merged into the process's c
 - the end of an award's contract (`contracts[].awardID`; with one award, the only contract)
   moving later -> `Extended`; a changed value -> `Varied`;
 - `contractTermination` or contract status `terminated` -> `Terminated` (before the end) or
-  `Expired` (on or after it; OCDS uses `terminated` for completion too);
+  `Expired` (on or after it; OCDS uses `terminated` for completion too); a closing release that
+  also moves the end records both: a later end `Extended` first, an earlier end the day it ended;
+- a later award notice (`award`, `awardUpdate`) restating the award's value, term or title before
+  any change to the contract was recorded -> `Corrected` of the award (the source's restatement,
+  not a variation from the notice's date); a title restated later -> `Corrected` of its title;
 - any `*Cancellation` tag, or the award `cancelled` -> `Rescinded` (the award stays, with no
-  effect); supplier changes and an end moved earlier are reported, not recorded.
+  effect); supplier changes and an end moved earlier without closing are reported, not recorded.
 In a process of several awards a release's tags concern only the awards and contracts it names.
 Event ids are `ocds:<ocid>:<release id>:<what>` (`:<award id>` added for a further award), so
 importing the same releases again adds nothing.
