@@ -270,14 +270,26 @@ class Fuzz:
     """One store the cases are imported into, with a copy of its base to start again from
     when an accepted case has broken the views (so one bad event is reported once)."""
 
-    def __init__(self, tmp: Path, tally: Tally, base: Callable[[Ledger], None]):
-        self.tmp, self.tally = tmp, tally
+    def __init__(
+        self,
+        tmp: Path,
+        tally: Tally,
+        base: Callable[[Ledger], None],
+        url: str | None = None,
+    ):
+        """`url`: a store of another kind (PostgreSQL) to import into, checked for refusals
+        only (the views read the same frame whatever the store: the SQLite runs check them)."""
+        self.tmp, self.tally, self.url = tmp, tally, url
         self.base_file = tmp / "base.db"
-        ledger = open_ledger(f"sqlite:///{self.base_file}")
-        base(ledger)
-        ledger.close()
         self.generation = 0
-        self.ledger = self._fresh()
+        if url is not None:
+            self.ledger = open_ledger(url)
+            base(self.ledger)
+        else:
+            ledger = open_ledger(f"sqlite:///{self.base_file}")
+            base(ledger)
+            ledger.close()
+            self.ledger = self._fresh()
         self.pending: list[tuple[str, Callable[[Ledger], Any]]] = []
         self.history: list[tuple[str, Callable[[Ledger], Any]]] = []
 
@@ -313,6 +325,8 @@ class Fuzz:
             tally.other.append(f"{label}: {type(err).__name__}: {str(err)[:300]!r}")
             return
         tally.accepted += 1
+        if self.url is not None:
+            return
         self.pending.append((label, run))
         if len(self.pending) >= BATCH:
             self.views()
@@ -512,11 +526,20 @@ def native_case(rng: random.Random, i: int) -> bytes:
     return line.replace(b"\n", b" ") + b"\n"
 
 
-def test_fuzz_native_lines(tmp_path: Path) -> None:
-    tally = Tally("native lines", "lines")
-    fuzz = Fuzz(tmp_path, tally, native_base)
+@pytest.mark.parametrize(
+    ("store", "cases"),
+    [("sqlite", 1000), pytest.param("postgresql", 200, marks=pytest.mark.integration)],
+)
+def test_fuzz_native_lines(
+    tmp_path: Path, request: pytest.FixtureRequest, store: str, cases: int
+) -> None:
+    """On SQLite, 1,000 lines with the views; on PostgreSQL, the first 200 of the same lines,
+    for what a refusal leaves in the store."""
+    url = request.getfixturevalue("pg_url") if store == "postgresql" else None
+    tally = Tally(f"native lines ({store})", "lines")
+    fuzz = Fuzz(tmp_path, tally, native_base, url)
     rng = random.Random(SEED)
-    for i in range(n(1000)):
+    for i in range(n(cases)):
         path = tmp_path / f"native-{SEED}-{i}.jsonl"
         path.write_bytes(native_case(rng, i))
         fuzz.case(f"native seed {SEED} case {i}", path, lambda led, p=path: import_file(led, p))
