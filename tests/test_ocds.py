@@ -962,3 +962,22 @@ def test_a_tag_that_is_not_a_list_is_read_not_crashed_on(ledger: Ledger, tmp_pat
     later = {**amendment_release(), "tag": 5.0}
     run(ledger, write_json(tmp_path / "p.json", package([first, later])))
     assert of_type(ledger, "Extended")[0]["new_end"] == "2019-03-31"
+
+
+def test_a_party_the_format_refuses_is_named_with_its_file_and_record(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Found by the fuzz test: a created party's registration refused by the native format
+    (here our extension's `sector`) gave a message naming no file nor record."""
+    release = award_release()
+    release["parties"][1]["cledger"] = {"sector": "bogus"}
+    path = write_json(tmp_path / "p.json", package([release]))
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: record ocds-b5fd17-0001/r1"), message
+    assert "its provider 'Mind in Croydon' maps to a ProviderRegistered event that is invalid" in (
+        message
+    )
+    assert "field 'sector' is 'bogus'" in message
+    assert stored_rows(ledger) == 0

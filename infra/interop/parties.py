@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.catalogue import LedgerEvent, parse_event
+from domain.errors import LedgerError
 from domain.ledger import Ledger
 from infra.interop.party_events import party_events
 from infra.interop.report import Origin, PartyCounts
@@ -245,5 +246,12 @@ class PartyBook:
                             record[field_name] = value
             if new.party.identifiers:
                 record["org_identifiers"] = list(new.party.identifiers)
-            out.append((parse_event(record), new.origin))
+            try:
+                event = parse_event(record)
+            except LedgerError as err:  # a name or identifier the format refuses
+                raise new.origin.refuse(
+                    f"its {kind} '{new.party.name[:80]}' maps to a {record['type']} event that "
+                    f"is invalid: {err}"
+                ) from None
+            out.append((event, new.origin))
         return out
