@@ -44,7 +44,7 @@ class JSON(Response):
 
 def frame_json(df: pl.DataFrame) -> Response:
     buffer = io.BytesIO()
-    write_json(df, buffer)
+    write_json(df, buffer, money=("annual_value_held",))  # as `cledger leads` etc. write it
     return JSON(buffer.getvalue())
 
 

@@ -22,8 +22,8 @@ SECTIONS = {
 }
 
 
-@router.get("/agreements/{agreement_id}.csv")
 @router.get("/agreements/{agreement_id}")
+@router.get("/agreements/{agreement_id}.csv")  # applied first: matched before the page
 def agreement(request: Request, agreement_id: str) -> Response:
     when = when_of(request)
     frames = site_of(request).frames
