@@ -39,5 +39,5 @@ def agreement(request: Request, agreement_id: str) -> Response:
     chart = None if request.url.path.endswith(".csv") else value_chart(frames, when, agreement_id)
     return respond(
         request, when, "agreement.html", f"Agreement {agreement_id}", tables,
-        agreement_id=agreement_id, terms=terms, history_classes=classes, chart=chart,
+        agreement_id=agreement_id, terms=terms, history_classes=classes, value_svg=chart,
     )  # fmt: skip
