@@ -103,11 +103,16 @@ def value_chart(frames: Frames, when: When, agreement: str) -> str | None:
             return None
         bars = (
             alt.Chart(steps)
-            .mark_bar(opacity=0.85, color="#1f5f8b")
+            .mark_rule(strokeWidth=5, color="#1f5f8b")
             .encode(
                 x=alt.X("from:T", title="date"),
                 x2="to:T",
-                y=alt.Y("annual value:Q", title="annual value (£)", axis=alt.Axis(format="~s")),
+                y=alt.Y(
+                    "annual value:Q",
+                    title="annual value (£)",
+                    axis=alt.Axis(format="~s"),
+                    scale=alt.Scale(zero=True, nice=True),
+                ),
                 tooltip=["from:T", "to:T", alt.Tooltip("annual value:Q", format=",.2f")],
             )
         )
