@@ -21,7 +21,6 @@ from tests.cli_process import cledger
 from tests.web_support import cli_json, corrected_agreement
 
 
-
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     store = f"sqlite:///{tmp_path_factory.mktemp('webdemo')}/demo.db"
@@ -62,7 +61,9 @@ def _holding(client: TestClient, when: str) -> dict[str, str]:
 
 
 def pages(names: dict[str, str], agreement: str) -> list[str]:
-    lead, com, prov, cat = (quote(names[k]) for k in ("lead", "commissioner", "provider", "category"))
+    lead, com, prov, cat = (
+        quote(names[k]) for k in ("lead", "commissioner", "provider", "category")
+    )
     return [
         "/", "/search?q=housing", f"/brief?lead={lead}", f"/brief?commissioner={com}",
         "/agreements", f"/agreements/{agreement}", "/market", f"/market?category={cat}",
@@ -121,31 +122,34 @@ def test_the_api_answers_what_the_cli_answers(
 ) -> None:
     com, cat, prov = names["commissioner"], names["category"], names["provider"]
     agreement = corrected_agreement(demo_store)
-    pairs = [
-        ("/api/agreements?status=open&as_of=2013-03-31", ["agreements", "--status", "open", "--as-of", "2013-03-31"]),
-        (f"/api/agreements?provider={prov}", ["agreements", "--provider", prov]),
-        (f"/api/agreements/{agreement}", ["audit", agreement]),
-        (f"/api/agreements/{agreement}/history", ["history", agreement]),
-        (f"/api/market?category={cat}&as_of=2015-03-31", ["market", "--category", cat, "--as-of", "2015-03-31", "--all"]),
-        (f"/api/concentration?commissioner={com}", ["concentration", "--commissioner", com, "--all"]),
-        (f"/api/mix?category={cat}&known_at=2016-01-01T00:00", ["diversity", "--category", cat, "--known-at", "2016-01-01T00:00", "--all"]),
-        ("/api/entry-exit?year=2014/15", ["diversity", "--part", "entry-exit", "--year", "2014/15", "--all"]),
-        ("/api/at-risk", ["diversity", "--part", "at-risk", "--all"]),
-        (f"/api/flags?commissioner={com}", ["flags", "--commissioner", com]),
-        ("/api/pipeline?months=12&as_of=2016-01-01", ["pipeline", "--months", "12", "--as-of", "2016-01-01"]),
-        ("/api/continuity?as_of=2012-01-01", ["continuity", "--as-of", "2012-01-01", "--all"]),
-        (f"/api/brief?commissioner={com}&months=9", ["brief", "--commissioner", com, "--months", "9"]),
-        ("/api/leads?as_of=2010-01-01", ["leads", "--as-of", "2010-01-01"]),
-        ("/api/commissioners", ["commissioners"]),
-        ("/api/providers?known_at=2012-01-01T00:00", ["providers", "--known-at", "2012-01-01T00:00"]),
-        ("/api/categories", ["categories"]),
-        ("/api/find?q=housing", ["find", "housing"]),
-        ("/api/stats", ["stats"]),
+    pairs = [  # the API's address, and the CLI's command of the same view
+        ("/api/agreements?status=open&as_of=2013-03-31",
+         "agreements --status open --as-of 2013-03-31"),
+        (f"/api/agreements?provider={prov}", f"agreements --provider {prov}"),
+        (f"/api/agreements/{agreement}", f"audit {agreement}"),
+        (f"/api/agreements/{agreement}/history", f"history {agreement}"),
+        (f"/api/market?category={cat}&as_of=2015-03-31",
+         f"market --category {cat} --as-of 2015-03-31 --all"),
+        (f"/api/concentration?commissioner={com}", f"concentration --commissioner {com} --all"),
+        (f"/api/mix?category={cat}&known_at=2016-01-01T00:00",
+         f"diversity --category {cat} --known-at 2016-01-01T00:00 --all"),
+        ("/api/entry-exit?year=2014/15", "diversity --part entry-exit --year 2014/15 --all"),
+        ("/api/at-risk", "diversity --part at-risk --all"),
+        (f"/api/flags?commissioner={com}", f"flags --commissioner {com}"),
+        ("/api/pipeline?months=12&as_of=2016-01-01", "pipeline --months 12 --as-of 2016-01-01"),
+        ("/api/continuity?as_of=2012-01-01", "continuity --as-of 2012-01-01 --all"),
+        (f"/api/brief?commissioner={com}&months=9", f"brief --commissioner {com} --months 9"),
+        ("/api/leads?as_of=2010-01-01", "leads --as-of 2010-01-01"),
+        ("/api/commissioners", "commissioners"),
+        ("/api/providers?known_at=2012-01-01T00:00", "providers --known-at 2012-01-01T00:00"),
+        ("/api/categories", "categories"),
+        ("/api/find?q=housing", "find housing"),
+        ("/api/stats", "stats"),
     ]  # fmt: skip
     for url, args in pairs:
         r = client.get(url)
         assert r.status_code == 200, (url, r.text)
-        assert r.json() == cli_json(demo_store, *args), url
+        assert r.json() == cli_json(demo_store, *args.split()), url
 
 
 def test_tables_sort_on_the_server_and_the_csv_keeps_the_order(
@@ -224,8 +228,6 @@ def test_every_value_is_escaped_and_the_csv_neutralised(tmp_path: Path) -> None:
     with TestClient(create_app(store)) as c:
         html = c.get("/agreements/g-001?as_of=2008-01-01").text
         assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-        body = c.get("/search.csv?q=alert").text
-        assert "'<script>" not in body or True  # starts with '<', not a trigger
         rows = c.get("/agreements.csv?as_of=2008-01-01").text
         assert "<script>alert(1)</script>=cmd|x" in rows  # text kept, it is not a formula
     trigger = source.replace('"title":"Advocacy"', '"title":"=HYPERLINK(\\"http://x\\")"')
@@ -244,12 +246,18 @@ def test_as_of_and_known_at_change_the_figures_as_the_data_says(
     now = client.get("/api/glance").json()
     then = client.get("/api/glance?as_of=2010-04-01").json()
     assert now != then
-    opened = [r for r in cli_json(demo_store, "agreements", "--as-of", "2010-04-01", "--status", "open")]
+    opened = [
+        r for r in cli_json(demo_store, "agreements", "--as-of", "2010-04-01", "--status", "open")
+    ]
     assert then["agreements_open"] == len(opened)
     html = client.get("/?as_of=2010-04-01").text
-    assert f'<dd id="agreements-open"><a href="/agreements?as_of=2010-04-01&amp;status=open">{len(opened):,}</a>' in html
+    link = '<a href="/agreements?as_of=2010-04-01&amp;status=open">'
+    assert f'<dd id="agreements-open">{link}{len(opened):,}</a>' in html
     known = client.get("/api/glance?known_at=2012-01-01T00:00").json()
-    assert known["agreements_open"] + known["agreements_ended"] < now["agreements_open"] + now["agreements_ended"]
+    assert (
+        known["agreements_open"] + known["agreements_ended"]
+        < now["agreements_open"] + now["agreements_ended"]
+    )
 
 
 def test_a_store_that_grows_is_seen_by_the_next_request(tmp_path: Path) -> None:

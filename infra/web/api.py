@@ -33,7 +33,7 @@ Name = Annotated[str | None, Query(description="an id the ledger holds")]
 Months = Annotated[int | None, Query(description="how far ahead, in months (default 6)")]
 Year = Annotated[str | None, Query(description="a financial year such as 2014/15")]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "a bad parameter, in one line: {\"detail\": \"...\"}"},
+    400: {"description": 'a bad parameter, in one line: {"detail": "..."}'},
     404: {"description": "a name the ledger does not hold, in one line"},
 }
 

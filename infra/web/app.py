@@ -12,6 +12,7 @@ What every request gets, whatever the route:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import Any
@@ -158,8 +159,38 @@ def create_app(store_url: str) -> FastAPI:
         app.include_router(module.router)
     app.include_router(api.router)
     _errors(app)
+    _answers_kept(app)
     app.add_middleware(ReadOnly)
     return app
+
+
+def _answers_kept(app: FastAPI) -> None:
+    """A page, CSV or JSON answered once is answered again from memory until the store
+    grows: the ledger only changes by new records, so the same address shows the same thing
+    (a page dated today is kept under its date: the frames are read again the next day)."""
+    from starlette.concurrency import run_in_threadpool
+
+    @app.middleware("http")
+    async def kept(request: Request, call_next: Any) -> Response:
+        if request.url.path.startswith(("/static/", "/api/docs")):
+            response: Response = await call_next(request)
+            return response
+        frames = request.app.state.site.frames
+        address = f"{dt.date.today()} {request.url}"
+        found = await run_in_threadpool(frames.answer, address)
+        if found is not None:
+            body, media, headers = found
+            return Response(body, status_code=200, media_type=media, headers=headers)
+        response = await call_next(request)
+        if response.status_code != 200:
+            return response
+        chunks = response.body_iterator  # type: ignore[attr-defined]
+        body = b"".join([chunk async for chunk in chunks])
+        headers = {k: v for k, v in response.headers.items() if k.lower() == "content-disposition"}
+        frames.keep_answer(
+            address, (body, response.media_type or response.headers.get("content-type"), headers)
+        )
+        return Response(body, status_code=200, headers=dict(response.headers))
 
 
 def _answer(request: Request, status: int, message: str) -> Response:

@@ -23,7 +23,8 @@ from infra.store.frame_cache import FrameStore
 from projections.standing import Snapshot
 
 SNAPSHOTS = 8  # (frame, as of, known at) snapshots kept, the least recently used dropped
-RESULTS = 64  # computed pages (briefs, charts) kept
+RESULTS = 64  # computed results (briefs, charts) kept
+PAGES = 256  # whole answers (a page, its CSV, a JSON view) kept, by address
 CHECK_EVERY = 1.0  # seconds between two looks at the store's log
 
 
@@ -39,6 +40,7 @@ class Frames:
         self._frames: dict[bool, pl.DataFrame] = {}
         self._snapshots: OrderedDict[Hashable, Snapshot] = OrderedDict()
         self._results: OrderedDict[Hashable, Any] = OrderedDict()
+        self._pages: OrderedDict[str, Any] = OrderedDict()
 
     # -- freshness --------------------------------------------------------------------------------
     def refresh(self, *, force: bool = False) -> None:
@@ -53,6 +55,7 @@ class Frames:
                 self._frames.clear()
                 self._snapshots.clear()
                 self._results.clear()
+                self._pages.clear()
                 self.version = version
             self._checked = time.monotonic()
 
@@ -97,3 +100,20 @@ class Frames:
             while len(self._results) > RESULTS:
                 self._results.popitem(last=False)
         return value
+
+    # -- whole answers ---------------------------------------------------------------------------
+    def answer(self, address: str) -> Any:
+        """The answer kept for `address` (a page's full URL) if the frames have not changed
+        since it was made: the same address on the same ledger is the same page."""
+        self.refresh()
+        with self._lock:
+            found = self._pages.get(address)
+            if found is not None:
+                self._pages.move_to_end(address)
+            return found
+
+    def keep_answer(self, address: str, answer: Any) -> None:
+        with self._lock:
+            self._pages[address] = answer
+            while len(self._pages) > PAGES:
+                self._pages.popitem(last=False)

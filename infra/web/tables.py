@@ -84,9 +84,11 @@ def sorted_frame(df: pl.DataFrame, column: str | None, descending: bool) -> pl.D
     key = pl.col(column)
     if isinstance(dtype, pl.List | pl.Array | pl.Struct | pl.Object):
         key = _text(df, column)
-    return df.with_row_index("_order").sort(
-        [key, pl.col("_order")], descending=[descending, False], nulls_last=True
-    ).drop("_order")
+    return (
+        df.with_row_index("_order")
+        .sort([key, pl.col("_order")], descending=[descending, False], nulls_last=True)
+        .drop("_order")
+    )
 
 
 def _text(df: pl.DataFrame, column: str) -> pl.Expr:
@@ -122,7 +124,9 @@ def shown_text(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(exprs)
 
 
-def parse_sort(sort: str | None, order: str | None, table: str, single: bool) -> tuple[str | None, bool]:
+def parse_sort(
+    sort: str | None, order: str | None, table: str, single: bool
+) -> tuple[str | None, bool]:
     """The column this table is sorted by (`name.column`, or `column` on a page of one
     table) and whether descending."""
     if order not in (None, "", "asc", "desc"):
@@ -157,7 +161,11 @@ def table(
     if first and first >= rows.height:
         raise BadParam("page", f"a page from 1 to {max(1, -(-rows.height // MAX_ROWS))}", str(page))
     part = rows.slice(first, MAX_ROWS)
-    base = {k: v for k, v in params.items() if v not in (None, "") and k not in ("sort", "order", "page", "table")}
+    base = {
+        k: v
+        for k, v in params.items()
+        if v not in (None, "") and k not in ("sort", "order", "page", "table")
+    }
 
     def link(**extra: Any) -> str:
         return when.link(path, **base, **extra)

@@ -70,8 +70,15 @@ def respond(
     page = page_number(_int(q.get("page")))
     tables = {
         v.name: table(
-            v.rows, name=v.name, title=v.title, when=when, path=path, params=q,
-            single=single, page=page if single or q.get("table") == v.name else 1, note=v.note,
+            v.rows,
+            name=v.name,
+            title=v.title,
+            when=when,
+            path=path,
+            params=q,
+            single=single,
+            page=page if single or q.get("table") == v.name else 1,
+            note=v.note,
         )  # fmt: skip
         for v in views
     }

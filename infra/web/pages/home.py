@@ -24,7 +24,9 @@ PAGE_OF = {
 def home(request: Request) -> Response:
     when = when_of(request)
     glance = views.glance(site_of(request).frames, when)
-    return site_of(request).page(request, "home.html", when, "The ledger at a glance", glance=glance)
+    return site_of(request).page(
+        request, "home.html", when, "The ledger at a glance", glance=glance
+    )
 
 
 @router.get("/search")
@@ -36,7 +38,13 @@ def search(request: Request) -> Response:
     text = text_param(request, "q") or ""
     found = views.find(site_of(request).frames, when, text, limit=0)
     results = [
-        (row["kind"], row["label"], row["id"], row["matched_on"], _href(when, row["kind"], row["id"]))
+        (
+            row["kind"],
+            row["label"],
+            row["id"],
+            row["matched_on"],
+            _href(when, row["kind"], row["id"]),
+        )
         for row in found.head(200).iter_rows(named=True)
     ]
     return respond(

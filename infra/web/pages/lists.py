@@ -48,9 +48,7 @@ def pipeline(request: Request, months: int | None = None) -> Response:
     when = when_of(request)
     ahead = months_param(months)
     chosen = {k: text_param(request, k) for k in FILTERS}
-    rows = views.continuity_view(
-        site_of(request).frames, when, "pipeline", months=ahead, **chosen
-    )
+    rows = views.continuity_view(site_of(request).frames, when, "pipeline", months=ahead, **chosen)
     return respond(
         request, when, "list.html", "Expiry pipeline",
         [View("pipeline", f"Ending within {ahead} months with no decision recorded", rows)],
