@@ -168,6 +168,10 @@ def test_tables_sort_on_the_server_and_the_csv_keeps_the_order(
     brief = client.get("/brief", params={"commissioner": names["commissioner"],
                                          "sort": "holdings.days_left", "order": "asc"})  # fmt: skip
     assert brief.status_code == 200 and 'aria-sort="ascending"' in brief.text
+    # a page shows 500 rows at a time, the next ones a link away; the CSV holds them all
+    assert len(rows) > 500 and "rows 1 to 500 shown" in html
+    second = client.get("/agreements?sort=annual_value&order=desc&page=2").text
+    assert "rows 501 to " in second and "previous rows" in second
 
 
 def test_read_only_every_other_method_is_405(client: TestClient) -> None:

@@ -176,11 +176,13 @@ def table(
         flip = "asc" if (sort == column and descending) else "desc" if sort == column else "asc"
         sort_links[column] = link(sort=key, order=flip) + f"#{name}"
     current = {"sort": params.get("sort"), "order": params.get("order")}
+    which = {} if single else {"table": name}  # on a page of several, the table paged
     pages = {}
     if first:
-        pages["previous"] = link(**current, page=page - 1 if page > 2 else None) + f"#{name}"
+        pages["previous"] = link(**current, **which, page=page - 1 if page > 2 else None)
+        pages["previous"] += f"#{name}"
     if first + MAX_ROWS < rows.height:
-        pages["next"] = link(**current, page=page + 1) + f"#{name}"
+        pages["next"] = link(**current, **which, page=page + 1) + f"#{name}"
     csv_extra = {**current, "table": None if single else name}
     return Table(
         name=name,
