@@ -285,6 +285,7 @@ def test_the_openapi_document_lists_the_views(client: TestClient) -> None:
                  "/api/agreements/{agreement_id}", "/api/find"):  # fmt: skip
         assert "get" in doc["paths"][path], path
     assert not any(p.startswith("/brief") for p in doc["paths"])  # pages are not the API
+    assert client.get("/api/docs").status_code == 404  # Swagger's page would need a CDN
 
 
 def test_the_page_fetches_nothing_from_elsewhere(client: TestClient, names: dict[str, str]) -> None:

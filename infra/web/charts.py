@@ -132,3 +132,49 @@ def value_chart(frames: Frames, when: When, agreement: str) -> str | None:
     key = ("value-chart", agreement, when.as_of, when.known_at)
     result: str | None = frames.cached(key, draw)
     return result
+
+
+def cr3_chart(frames: Frames, when: When, rows: pl.DataFrame, segment: str) -> str | None:
+    """CR3 (the three largest providers' share of spend) over the financial years of one
+    segment's concentration rows, the years after the as-of date marked as committed."""
+    import altair as alt
+
+    def draw() -> str | None:
+        if rows.is_empty():
+            return None
+        data = rows.select(
+            "financial_year",
+            (pl.col("financial_year").str.slice(0, 4).cast(pl.Int32) + 0.5).alias("x"),
+            "cr3",
+        ).sort("x")
+        start = when.as_of.year if when.as_of.month >= 4 else when.as_of.year - 1
+        data = data.with_columns(
+            pl.when(pl.col("x") > start + 1)
+            .then(pl.lit("committed only"))
+            .otherwise(pl.lit("recorded"))
+            .alias("years")
+        )
+        line = (
+            alt.Chart(data)
+            .mark_line(point=True, color="#8a3b12")
+            .encode(
+                x=alt.X("x:Q", title="financial year (start)", axis=alt.Axis(format="d")),
+                y=alt.Y(
+                    "cr3:Q", title="CR3", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
+                ),  # fmt: skip
+                strokeDash=alt.StrokeDash("years:N", legend=alt.Legend(title=None)),
+                tooltip=["financial_year:N", alt.Tooltip("cr3:Q", format=".1%")],
+            )
+        )
+        chart = line.properties(
+            width=WIDTH,
+            height=HEIGHT,
+            title=alt.TitleParams(
+                f"Share of the three largest providers (CR3): {segment}", anchor="start"
+            ),  # fmt: skip
+        )
+        return svg(chart, f"CR3 over time: {segment}")
+
+    key = ("cr3-chart", segment, rows.height, when.as_of, when.known_at)
+    result: str | None = frames.cached(key, draw)
+    return result

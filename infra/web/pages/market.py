@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from infra.web import views
-from infra.web.charts import market_chart
+from infra.web.charts import cr3_chart, market_chart
 from infra.web.pages import View, respond, site_of, text_param, when_of
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +26,7 @@ def market(request: Request) -> Response:
     mix = views.market_view(frames, when, "mix", **segment)
     entry = views.market_view(frames, when, "entry-exit", **segment)
     csv = request.url.path.endswith(".csv")
-    charts = {}
+    charts: dict[str, str | None] = {}
     if not csv:
         charts = {
             "shares": market_chart(frames, when, "market_chart", shares, **segment),
@@ -43,6 +43,10 @@ def market(request: Request) -> Response:
         View("entry_exit", "Providers entering and leaving",
              views.one_segment(entry, category, commissioner)),
     ]  # fmt: skip
+    if not csv and (category or commissioner):  # one segment: one CR3 a year
+        segment_rows = views.one_segment(conc, category, commissioner)
+        name = f"{category or 'all services'}, {commissioner or 'all commissioners'}"
+        charts["cr3"] = cr3_chart(frames, when, segment_rows, name)
     categories = views.names(frames, when, "categories")["service_category"].to_list()
     commissioners = [
         (row["commissioner_id"], row["name"])
