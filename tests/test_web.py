@@ -300,3 +300,21 @@ def test_the_static_folder_is_the_only_one_served(client: TestClient) -> None:
     assert client.get("/static/site.css").status_code == 200
     assert client.get("/static/../app.py").status_code == 404
     assert shutil.which("true")  # nothing else
+
+
+@pytest.mark.integration
+def test_the_site_on_postgresql_answers_what_the_cli_answers(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLEDGER_CACHE_DIR", str(tmp_path / "cache"))
+    example = Path(__file__).parent.parent / "examples" / "advocacy.jsonl"
+    cledger("import", str(example), store=pg_url)
+    with TestClient(create_app(pg_url)) as c:
+        for url, args in (
+            ("/api/agreements?as_of=2008-01-01", "agreements --as-of 2008-01-01"),
+            ("/api/agreements/g-001/history", "history g-001"),
+            ("/api/brief?lead=j.smith&as_of=2008-01-01", "brief --lead j.smith --as-of 2008-01-01"),
+        ):
+            assert c.get(url).json() == cli_json(pg_url, *args.split()), url
+        page = c.get("/agreements/g-001?as_of=2008-08-01")
+        assert page.status_code == 200 and 'class="amendment' in page.text
