@@ -73,6 +73,7 @@ def pages(names: dict[str, str], agreement: str) -> list[str]:
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_every_page_answers_with_a_banner_a_form_and_tables_that_download(
     client: TestClient, names_2014: dict[str, str], demo_store: str
 ) -> None:
@@ -100,6 +101,7 @@ def test_every_page_answers_with_a_banner_a_form_and_tables_that_download(
         assert header and all(header), page
 
 
+@pytest.mark.slow
 def test_the_brief_is_the_cli_brief_and_its_csv_the_cli_csv(
     client: TestClient, names: dict[str, str], demo_store: str, tmp_path: Path
 ) -> None:
@@ -117,6 +119,7 @@ def test_the_brief_is_the_cli_brief_and_its_csv_the_cli_csv(
         assert web == (tmp_path / f"{section}.csv").read_text(), section
 
 
+@pytest.mark.slow
 def test_the_api_answers_what_the_cli_answers(
     client: TestClient, names: dict[str, str], demo_store: str
 ) -> None:
