@@ -23,35 +23,43 @@ are rebuilt from (`consumers.messages.frame_of`).
 from __future__ import annotations
 
 import datetime as dt
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import polars as pl
 
-from consumers.messages import frame_of
+from consumers.messages import frame_from_messages, generation_of, read_messages
 from consumers.views_db import EVENT_SCHEMA, Tx, ViewsDB, today
+from domain.catalogue import AWARD_TYPES
 from projections.frame import empty_frame
 from projections.incremental import affected_agreements, named
 from projections.materialised import agreement_rows, spend_rows
 
 WHOLE = 0.25  # a batch reaching more than this share of the agreements recomputes them all
+CATCHING_UP = 10_000  # messages still waiting behind a batch: the projector is catching up
+WHOLE_CAP = 60.0  # seconds rows may be left waiting while catching up
+PENDING = "rows_pending"  # meta: who stored events whose rows are not written yet ("" nobody)
 IDENTITY = pl.Schema({"originator_id": pl.String, "version": pl.Int64})  # an event's identity
 
 
 @dataclass(frozen=True)
 class Consumed:
-    """One message as consumed: where it came from, its value and the value decoded."""
+    """One message as consumed: where it came from, its value and (optionally) the value
+    decoded; a batch is decoded all at once when applied (`consumers.messages.read_messages`)."""
 
     partition: int
     offset: int
     value: bytes
-    message: dict[str, Any]
+    message: dict[str, Any] | None = None
 
     @property
     def generation(self) -> int:
-        return int(self.message.get("generation", 1))
+        if self.message is not None:
+            return int(self.message.get("generation", 1))
+        return generation_of(self.value)
 
 
 @dataclass
@@ -67,13 +75,20 @@ class Applied:
     rewound: list[int] = field(default_factory=list)
     offsets: dict[int, int] = field(default_factory=dict)
     as_of: str = ""
+    deferred: int = 0  # events stored whose rows wait for a later batch (every row to rewrite)
 
 
 class Materialiser:
     """The frame of every stored event, and the batches applied to the database."""
 
     def __init__(
-        self, db: ViewsDB, group: str, topic: str, *, clock: Callable[[], dt.date] = today
+        self,
+        db: ViewsDB,
+        group: str,
+        topic: str,
+        *,
+        clock: Callable[[], dt.date] = today,
+        whole_every: float = 0.0,
     ):
         self.db, self.group, self.topic, self.clock = db, group, topic, clock
         self.frame = empty_frame()
@@ -81,99 +96,151 @@ class Materialiser:
         self.seq = 0
         self.day = ""  # the day the stored rows are of
         self._chunks = 0
+        # a batch that would rewrite every row, within `whole_every` seconds of the last that
+        # did, stores its events and offsets and leaves the rows to a later batch (`PENDING`)
+        self.whole_every = whole_every
+        self.pending = empty_frame()  # events this member stored whose rows are not written
+        self.token = uuid.uuid4().hex  # this member's mark in `PENDING`
+        self._whole_at = -float("inf")
+        self._behind = 0
+
+    @property
+    def deferred(self) -> bool:
+        """Rows are waiting for events this member stored (a batch must write them)."""
+        return self.pending.height > 0
 
     def load(self) -> int:
         """The frame of every event in the database (a restart's state, without the topic)."""
         rows = self.db.events()
-        self.frame = frame_of([orjson.loads(m) for m in rows["message"]], None)
+        self.frame = _frame(rows["message"], None)
         self.identities = rows.select(IDENTITY.names())
         self.seq = int(rows["seq"].max() or 0) if rows.height else 0  # type: ignore[arg-type]
         self.day = self.db.meta().get("as_of", "")
         return self.frame.height
 
     def apply(
-        self, batch: Sequence[Consumed], rewind: dict[int, tuple[int, int]] | None = None
+        self,
+        batch: Sequence[Consumed],
+        rewind: dict[int, tuple[int, int]] | None = None,
+        *,
+        behind: int = 0,
     ) -> Applied:
-        """Apply a batch (possibly empty: then only the day is checked) in one transaction.
-        `rewind`: partitions to read again from an offset, with the generation that made them
-        (a topic replayed from the start: `consumers.relay`)."""
+        """Apply a batch (possibly empty: then only the day, and rows left waiting by an
+        earlier batch, are seen to) in one transaction. `rewind`: partitions to read again from
+        an offset, with the generation that made them (a topic replayed from the start:
+        `consumers.relay`). `behind`: messages still waiting after this batch."""
         done = Applied(records=len(batch))
+        self._behind = behind
+        values = [r.value for r in batch]
+        table = read_messages(values)
         with self.db.transaction() as tx:
             frame, known = self._catch_up(tx, done)
-            fresh = self._fresh(batch, known, done)
-            messages = [batch[i].message for i in fresh["index"]]
-            new = frame_of(messages, frame)
+            fresh = self._fresh(table, known, done)
+            where = fresh["index"]
+            new = frame_from_messages(table[where], [values[i] for i in where], frame)
             if new.height:
-                tx.insert("stream_events", _event_rows(batch, fresh["index"], self.topic))
+                tx.insert("stream_events", _event_rows(batch, table, where, self.topic))
                 frame = pl.concat([frame, new], how="vertical")
                 known = pl.concat([known, fresh.select(IDENTITY.names())])
-            self._rows(tx, frame, new, done)
-            self._offsets(tx, batch, rewind or {}, done)
+            pending = self._rows(tx, frame, new, done)
+            self._offsets(tx, batch, table, rewind or {}, done)
             seq = tx.last_seq()
         self.frame, self.identities = self._compact(frame), known
-        self.seq, self.day = seq, done.as_of
+        self.seq, self.day, self.pending = seq, done.as_of, pending
+        if pending.height:
+            done.deferred = pending.height
+        elif done.agreement_rows == "all":
+            self._whole_at = time.monotonic()
         return done
 
     def _catch_up(self, tx: Tx, done: Applied) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The frame and identities with what other members committed since we last looked
         (the lock is held: nobody commits meanwhile)."""
+        if tx.last_seq() == self.seq:  # nobody else committed: nothing to read
+            return self.frame, self.identities
         rows = tx.events_after(self.seq)
         if not rows.height:
             return self.frame, self.identities
         done.others = rows.height
-        others = frame_of([orjson.loads(m) for m in rows["message"]], self.frame)
+        others = _frame(rows["message"], self.frame)
         return (
             pl.concat([self.frame, others], how="vertical"),
             pl.concat([self.identities, rows.select(IDENTITY.names())]),
         )
 
     @staticmethod
-    def _fresh(batch: Sequence[Consumed], known: pl.DataFrame, done: Applied) -> pl.DataFrame:
+    def _fresh(table: pl.DataFrame, known: pl.DataFrame, done: Applied) -> pl.DataFrame:
         """The first copy of each message whose identity is not stored yet, in batch order:
         (index in the batch, originator id, version). The database's unique key on the
-        identity stands behind this: a duplicate that got past would fail the transaction."""
-        found = pl.DataFrame(
-            {
-                "index": range(len(batch)),
-                "originator_id": [r.message["originator_id"] for r in batch],
-                "version": [int(r.message["version"]) for r in batch],
-            },
-            schema={"index": pl.Int64, **IDENTITY},
-        )
-        fresh = found.unique(IDENTITY.names(), keep="first", maintain_order=True).join(
-            known, on=IDENTITY.names(), how="anti", maintain_order="left"
-        )
-        done.new, done.duplicates = fresh.height, len(batch) - fresh.height
+        identity stands behind this: a duplicate that got past would fail the transaction.
+        The identities held are narrowed to the batch's originators first (a join against
+        every identity of a large ledger costs more than the rest of a small batch)."""
+        found = table.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("index"), *IDENTITY.names()
+        ).unique(IDENTITY.names(), keep="first", maintain_order=True)
+        held = known.filter(pl.col("originator_id").is_in(found["originator_id"].implode()))
+        fresh = found.join(held, on=IDENTITY.names(), how="anti", maintain_order="left")
+        done.new, done.duplicates = fresh.height, table.height - fresh.height
         return fresh
 
-    def _rows(self, tx: Tx, frame: pl.DataFrame, new: pl.DataFrame, done: Applied) -> None:
+    def _rows(self, tx: Tx, frame: pl.DataFrame, new: pl.DataFrame, done: Applied) -> pl.DataFrame:
+        """Write the rows `new` changes; returns the events whose rows are left waiting (this
+        batch's and earlier ones', when the rows are left to a later batch)."""
         day = self.clock()
         done.as_of = day.isoformat()
-        if tx.meta("as_of") != day.isoformat():
-            self._write(tx, spend_rows(frame, day), None)
-            self._write(tx, agreement_rows(frame, day), None)
+        waiting = tx.meta(PENDING) or ""
+        if tx.meta("as_of") != day.isoformat() or waiting not in ("", self.token):
+            # a new day; or rows waiting for events another member (or a run killed since)
+            # stored: every row
+            self._whole(tx, frame, day, done)
             tx.set_meta("as_of", day.isoformat())
-            done.spend_agreements = done.agreement_rows = "all"
-            return
+            return empty_frame()
+        if waiting and self.pending.height:
+            new = pl.concat([self.pending, new], how="vertical")
         if not new.height:
-            return
-        awarded = frame.filter(pl.col("type").is_in(["GrantAwarded", "ContractAwarded"])).height
+            return empty_frame()
+        # counted, not filtered: a filter would gather every column of every award
+        awarded = int(frame.select(pl.col("type").is_in(list(AWARD_TYPES)).sum()).item())
         spend_ids = affected_agreements(frame, new)
+        reached = named(frame, new)
+        if reached is not None and reached.len():
+            reached = pl.concat([reached, tx.lineage_mates(reached)]).unique()
+        whole = reached is None or reached.len() > WHOLE * awarded
+        if whole and done.records and self._later():
+            tx.set_meta(PENDING, self.token)  # every row, but not this often: later
+            done.spend_agreements = done.agreement_rows = "later"
+            return new
         if spend_ids.len() > WHOLE * awarded:
             self._write(tx, spend_rows(frame, day), None)
             done.spend_agreements = "all"
         elif spend_ids.len():
             self._write(tx, spend_rows(frame, day, spend_ids), spend_ids)
             done.spend_agreements = spend_ids.len()
-        reached = named(frame, new)
-        if reached is not None and reached.len():
-            reached = pl.concat([reached, tx.lineage_mates(reached)]).unique()
-        if reached is None or reached.len() > WHOLE * awarded:
+        if reached is None or whole:
             self._write(tx, agreement_rows(frame, day), None)
             done.agreement_rows = "all"
         elif reached.len():
             self._write(tx, agreement_rows(frame, day, reached), reached)
             done.agreement_rows = reached.len()
+        if waiting:
+            tx.set_meta(PENDING, "")
+        return empty_frame()
+
+    def _later(self) -> bool:
+        """Leave every row to a later batch: the last rewrite of every row was less than
+        `whole_every` seconds ago, or (up to `WHOLE_CAP` seconds) more is waiting behind this
+        batch: a projector catching up rewrites them once it has caught up."""
+        if not self.whole_every:
+            return False
+        since = time.monotonic() - self._whole_at
+        catching_up = self._behind >= CATCHING_UP and since < WHOLE_CAP
+        return since < self.whole_every or catching_up
+
+    def _whole(self, tx: Tx, frame: pl.DataFrame, day: dt.date, done: Applied) -> None:
+        self._write(tx, spend_rows(frame, day), None)
+        self._write(tx, agreement_rows(frame, day), None)
+        tx.set_meta(PENDING, "")
+        done.spend_agreements = done.agreement_rows = "all"
 
     @staticmethod
     def _write(tx: Tx, tables: dict[str, pl.DataFrame], ids: pl.Series | None) -> None:
@@ -184,6 +251,7 @@ class Materialiser:
         self,
         tx: Tx,
         batch: Sequence[Consumed],
+        table: pl.DataFrame,
         rewind: dict[int, tuple[int, int]],
         done: Applied,
     ) -> None:
@@ -196,11 +264,24 @@ class Materialiser:
             return
         stored = tx.offsets(self.group, self.topic)
         moved: dict[int, tuple[int, int]] = {}
-        for record in batch:
-            mine = (record.generation, record.offset + 1)
-            have = moved.get(record.partition) or stored.get(record.partition)
-            if have is None or mine[0] > have[0] or (mine[0] == have[0] and mine[1] > have[1]):
-                moved[record.partition] = mine
+        # per partition, the greatest (generation, offset + 1) of the batch's records
+        latest = (
+            pl.DataFrame(
+                {
+                    "partition": [r.partition for r in batch],
+                    "next": [r.offset + 1 for r in batch],
+                    "generation": table["generation"].fill_null(1),
+                },
+                schema={"partition": pl.Int64, "next": pl.Int64, "generation": pl.Int64},
+            )
+            .sort("generation", "next")
+            .group_by("partition")
+            .last()
+        )
+        for partition, offset, generation in latest.iter_rows():
+            mine, have = (generation, offset), stored.get(partition)
+            if have is None or mine > have:
+                moved[partition] = mine
         moved.update(rewind)
         tx.save_offsets(self.group, self.topic, moved)
         done.offsets = {p: o for p, (_, o) in moved.items()}
@@ -215,20 +296,26 @@ class Materialiser:
         return frame
 
 
-def _event_rows(batch: Sequence[Consumed], where: pl.Series, topic: str) -> pl.DataFrame:
-    """The `stream_events` rows of the batch's records at `where`."""
+def _event_rows(
+    batch: Sequence[Consumed], table: pl.DataFrame, where: pl.Series, topic: str
+) -> pl.DataFrame:
+    """The `stream_events` rows of the batch's records at `where` (`table`: the batch read)."""
     records = [batch[i] for i in where]
-    columns: dict[str, list[Any]] = {
-        "originator_id": [r.message["originator_id"] for r in records],
-        "version": [r.message["version"] for r in records],
-        "notification_id": [r.message["notification_id"] for r in records],
-        "event_id": [r.message["event_id"] for r in records],
-        "type": [r.message["type"] for r in records],
-        "subject": [r.message.get("subject") for r in records],
-        "subject_id": [r.message.get("subject_id") for r in records],
-        "topic": [topic] * len(records),
-        "partition": [r.partition for r in records],
-        "offset": [r.offset for r in records],
-        "message": [r.value.decode() for r in records],
-    }
-    return pl.DataFrame(columns, schema=EVENT_SCHEMA)
+    return (
+        table[where]
+        .select("originator_id", "version", "notification_id", "event_id", "type")
+        .with_columns(
+            table["subject"][where],
+            table["subject_id"][where],
+            pl.lit(topic, pl.String).alias("topic"),
+            pl.Series("partition", [r.partition for r in records], pl.Int64),
+            pl.Series("offset", [r.offset for r in records], pl.Int64),
+            pl.Series("message", [r.value for r in records], pl.Binary).cast(pl.String),
+        )
+        .select(EVENT_SCHEMA.names())
+    )
+
+
+def _frame(messages: pl.Series, prior: pl.DataFrame | None) -> pl.DataFrame:
+    """The event frame of stored messages (a text column)."""
+    return frame_from_messages(read_messages(messages), messages, prior)

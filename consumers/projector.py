@@ -20,8 +20,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from consumers import broker
 from consumers.materialiser import Applied, Consumed, Materialiser
 from consumers.runtime import CatchUp, Log, Stopper, Timer
@@ -40,6 +38,10 @@ class ProjectorOptions:
     heartbeat_interval_ms: int = 3_000
     max_poll_interval_ms: int = 300_000
     fetch_max_bytes: int = 64 << 20
+    # a batch that rewrites every row (organisation events: every batch while catching up)
+    # within this many seconds of the last one, or while 10,000 messages more wait (up to a
+    # minute), stores its events and leaves the rows to a later batch; 0: every time
+    whole_every: float = 5.0
     drain: bool = False  # stop once every assigned partition is read to its end
 
 
@@ -68,7 +70,12 @@ class Projector:
         self.db = ViewsDB.open(self.views_url)
         try:
             rebuild = self.db.ensure()
-            self.state = Materialiser(self.db, self.options.group, self.settings.topic)
+            self.state = Materialiser(
+                self.db,
+                self.options.group,
+                self.settings.topic,
+                whole_every=self.options.whole_every,
+            )
             loaded = self.state.load()
             self.log.line(
                 "start",
@@ -156,10 +163,10 @@ class Projector:
                 behind = self._behind()
                 if bar is None and behind > 2 * self.options.max_records:
                     bar = bars.enter_context(self.log.bar("projecting", behind + records))
-                if records or today().isoformat() != self.state.day:
+                if records or self.state.deferred or today().isoformat() != self.state.day:
                     timer = Timer()
                     batch, rewind = self._batch(polled)
-                    done = self.state.apply(batch, rewind)
+                    done = self.state.apply(batch, rewind, behind=behind)
                     for partition, (_, offset) in rewind.items():
                         self.consumer.seek(TopicPartition(self.settings.topic, partition), offset)
                     self._logged(done, timer, behind)
@@ -170,6 +177,8 @@ class Projector:
                     bar = None
                 if self.options.drain and not records and self._caught_up():
                     break
+            if self.state.deferred:  # stopping: the rows left waiting are written first
+                self._logged(self.state.apply([]), Timer(), 0)
 
     def _poll(self) -> dict[Any, list[Any]]:
         """Records to apply as one batch: what one poll brings, topped up while more is already
@@ -200,7 +209,7 @@ class Projector:
         for tp, records in polled.items():
             generation = stored.get(tp.partition, (0, 0))[0]
             for r in records:
-                record = Consumed(tp.partition, r.offset, r.value, orjson.loads(r.value))
+                record = Consumed(tp.partition, r.offset, r.value)
                 if generation and record.generation > generation:
                     start = self.consumer.beginning_offsets([tp])[tp]
                     if r.offset > start:
@@ -246,6 +255,7 @@ class Projector:
             as_of=done.as_of,
             offsets=done.offsets,
             rewound=done.rewound or None,
+            rows_waiting_for=done.deferred or None,
             behind=behind,
             events=self.state.frame.height,
             **timer.figures(),

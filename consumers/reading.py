@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import orjson
 import polars as pl
 
+from consumers.materialiser import PENDING
 from consumers.messages import frame_of
 from consumers.views_db import SCHEMA_VERSION, ViewsDB, today
 from projections.materialised import Materialised
@@ -51,6 +52,11 @@ def usable(url: str, as_of: dt.date, known_at: dt.datetime | None) -> ViewsDB | 
         return Refusal(f"no projector has written to {db.display} yet")
     if meta.get("schema") != SCHEMA_VERSION:
         return Refusal(f"the views at {db.display} were written by another version of cledger")
+    if meta.get(PENDING):
+        return Refusal(
+            f"the views at {db.display} are being caught up: their rows trail the events "
+            "stored with them"
+        )
     if meta.get("as_of") != day.isoformat():
         stood = meta.get("as_of") or "no day"
         return Refusal(f"the views at {db.display} are as of {stood}: no projector is running")

@@ -186,6 +186,10 @@ class ViewsDB:
                     f"CREATE INDEX IF NOT EXISTS {table_name(name)}_agreement ON "
                     f"{table_name(name)} (agreement_id)"
                 )
+            # a batch's lineage mates are looked up by lineage (`Tx.lineage_mates`)
+            tx.execute(
+                "CREATE INDEX IF NOT EXISTS view_continuity_lineage ON view_continuity (lineage_id)"
+            )
             if rebuild:
                 tx.set_meta("schema", SCHEMA_VERSION)
                 tx.set_meta("as_of", "")

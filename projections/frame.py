@@ -48,6 +48,7 @@ __all__ = [
     "awards",
     "commissioners",
     "corrections",
+    "decode_native",
     "decode_stored",
     "effective_by",
     "empty_frame",
@@ -130,6 +131,13 @@ def decode_stored(
         pl.Series("notification_id", notification_ids, pl.Int64),
         pl.Series("topic", topics, pl.String).str.split(".").list.last().alias("type"),
     )
+    return decode_native(native, prior)
+
+
+def decode_native(native: pl.DataFrame, prior: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Parsed native rows (`notification_id`, `type` and the stored state's fields, `data` as
+    JSON text) -> the event frame: the second half of `decode_stored`, for rows parsed from
+    another form of the same event (the stream's messages, `consumers.messages`)."""
     if not native["type"].is_in(list(CATALOGUE)).all():
         native = native.filter(pl.col("type").is_in(list(CATALOGUE)))
     decoded = with_payload(native).select(

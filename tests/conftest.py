@@ -64,3 +64,6 @@ def ledger(store_url: str) -> Iterator[Ledger]:
 def stored_rows(ledger: Ledger) -> int:
     """How many events the store holds (to show a refused command stored nothing)."""
     return sum(ledger.recorder.count_by_topic().values())  # type: ignore[attr-defined]
+
+
+pytest_plugins = ["tests.fuzz_summary"]  # the fuzz tests' counts in the terminal summary
