@@ -275,13 +275,21 @@ def _candidates(snap: Snapshot) -> pl.LazyFrame:
     return pl.concat(rows, how="vertical_relaxed").drop_nulls("text")
 
 
-def find(snap: Snapshot, text: str) -> pl.DataFrame:
+def search_candidates(snap: Snapshot) -> pl.DataFrame:
+    """Every text `find` searches, folded once: a server answering many searches on one
+    snapshot keeps this and passes it to `find`, instead of folding every name and title of the
+    ledger again for each query (about a second at 1M events)."""
+    return _candidates(snap).with_columns(folded(pl.col("text")).alias("folded")).collect()
+
+
+def find(snap: Snapshot, text: str, candidates: pl.DataFrame | None = None) -> pl.DataFrame:
     """Everything whose id, name (current or former), title, lead or category matches `text`:
     every word of it, ignoring case and accents. Ranked: an exact id first, then an exact name
     or title, then texts starting with it, then those with every word starting a word, then
     the rest; within a rank commissioners, providers, leads, categories, then agreements, by
     label. One row per thing found (its best match): `kind`, `id`, `label`, `matched_on`
-    (`id`, `name`, `former name`, `title`), `matched_text`, `rank` (1 best)."""
+    (`id`, `name`, `former name`, `title`), `matched_text`, `rank` (1 best). `candidates`:
+    `search_candidates(snap)` kept from an earlier call on the same snapshot."""
     query = fold(text)
     words = query.split()
     if not words:
@@ -305,10 +313,13 @@ def find(snap: Snapshot, text: str) -> pl.DataFrame:
     )
     order = pl.col("kind").replace_strict(list(KINDS), list(range(len(KINDS))))
     preferred = pl.col("matched_on").replace_strict(list(MATCHED_ON), list(range(len(MATCHED_ON))))
+    searched = (
+        candidates.lazy()
+        if candidates is not None
+        else _candidates(snap).with_columns(folded(pl.col("text")).alias("folded"))
+    )
     return (
-        _candidates(snap)
-        .with_columns(folded(pl.col("text")).alias("folded"))
-        .filter(every_word)
+        searched.filter(every_word)
         .with_columns(rank.cast(pl.Int64).alias("rank"))
         .sort("rank", order, pl.col("label").str.to_lowercase(), "id", preferred)
         .unique(["kind", "id"], keep="first", maintain_order=True)

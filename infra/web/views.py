@@ -108,10 +108,15 @@ def names(frames: Frames, when: When, kind: str) -> pl.DataFrame:
 def find(frames: Frames, when: When, text: str, limit: int = 50) -> pl.DataFrame:
     """`cledger find TEXT` (the first `limit` rows; 0: all)."""
     from projections.names import find as search
+    from projections.names import search_candidates
 
     if limit < 0:
         raise BadParam("limit", "a number of rows, 0 (all) or more", str(limit))
-    found = search(frames.snapshot(when.as_of, when.known_at), text)
+    snap = frames.snapshot(when.as_of, when.known_at)
+    candidates = frames.cached(
+        ("search candidates", when.as_of, when.known_at), lambda: search_candidates(snap)
+    )
+    found = search(snap, text, candidates)
     return found.head(limit) if limit else found
 
 
