@@ -37,7 +37,7 @@ from projections.families import (
     term_changes,
     variations,
 )
-from projections.payload import PAYLOAD, read_dates, with_payload
+from projections.payload import PAYLOAD, read_dates, with_payload, without_backslashes
 
 __all__ = [
     "EVENT_SCHEMA",
@@ -126,7 +126,10 @@ def decode_stored(
     """
     if not states:
         return empty_frame()
-    parsed = pl.read_ndjson(io.BytesIO(b"\n".join(states)), schema=_STATE)
+    lines, backslashes = without_backslashes(b"\n".join(states))
+    parsed = pl.read_ndjson(io.BytesIO(lines), schema=_STATE)
+    if backslashes:
+        parsed = _with_backslashes(parsed)
     native = parsed.with_columns(
         pl.Series("notification_id", notification_ids, pl.Int64),
         pl.Series("topic", topics, pl.String).str.split(".").list.last().alias("type"),
@@ -156,6 +159,16 @@ def decode_stored(
         *PAYLOAD.names(),
     )
     return resolve_targets(decoded, prior).select(EVENT_SCHEMA.names())
+
+
+def _with_backslashes(parsed: pl.DataFrame) -> pl.DataFrame:
+    """The backslashes `without_backslashes` set aside, back (escaped again in `data`)."""
+    text = [n for n, t in parsed.schema.items() if t == pl.String and n != "data"]
+    return parsed.with_columns(
+        *(pl.col(n).str.replace_all("\x00", "\\", literal=True) for n in text),
+        pl.col("data").str.replace_all("\x00", "\\\\", literal=True),
+        pl.col("moved").list.eval(pl.element().str.replace_all("\x00", "\\", literal=True)),
+    )
 
 
 def _own_subject() -> pl.Expr:

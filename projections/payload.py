@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import warnings
 from collections.abc import Iterable
 
@@ -129,8 +130,40 @@ def _decode_group(
 
 
 def _read_lines(data: pl.Series, schema: dict[str, PolarsDataType]) -> pl.DataFrame:
-    lines = data.str.join("\n").item().encode()
-    return pl.read_ndjson(io.BytesIO(lines), schema=schema)
+    """The `data` texts read with `schema`; a field read as text that is itself JSON (a list)
+    keeps its backslashes (polars writes it back unescaped: `projections.frame`)."""
+    lines, backslashes = without_backslashes(data.str.join("\n").item().encode())
+    table = pl.read_ndjson(io.BytesIO(lines), schema=schema)
+    if not backslashes:
+        return table
+    return table.with_columns(
+        pl.col(n).str.replace_all("\x00", "\\\\" if n in _JSON_TEXT else "\\", literal=True)
+        for n, t in schema.items()
+        if t == pl.String
+    )
+
+
+# an escaped backslash in stored JSON, read as NUL and turned back after (see `with_backslashes`)
+_BACKSLASH_OR_NUL = re.compile(rb"\\\\|\\u0000")
+_JSON_TEXT = frozenset(
+    f.name for t in CATALOGUE.values() for f in t.fields if isinstance(_dtype(f), pl.List)
+)
+
+
+def without_backslashes(lines: bytes) -> tuple[bytes, bool]:
+    """JSON lines with each escaped backslash written as an escaped NUL, and a NUL as U+FFFD.
+
+    Why: polars writes an object or list it reads into a String column back as JSON without
+    escaping a backslash or a control character, so a stored text holding a backslash would come
+    back saying something else (and a crafted text could add fields). A text the format accepts
+    holds no NUL (an older ledger's NUL reads as U+FFFD), so NUL can stand in for the
+    backslash while polars reads, and be turned back after."""
+    if b"\\\\" not in lines and b"\\u0000" not in lines:
+        return lines, False
+    swapped = _BACKSLASH_OR_NUL.sub(
+        lambda m: b"\\u0000" if m.group() == b"\\\\" else b"\\ufffd", lines
+    )
+    return swapped, True
 
 
 def _invalid(table: pl.DataFrame, spec: EventType) -> pl.Series | None:

@@ -64,3 +64,52 @@ def ledger(store_url: str) -> Iterator[Ledger]:
 def stored_rows(ledger: Ledger) -> int:
     """How many events the store holds (to show a refused command stored nothing)."""
     return sum(ledger.recorder.count_by_topic().values())  # type: ignore[attr-defined]
+
+
+# -- counts of the property and fuzz tests, in pytest's terminal summary ------------------------
+# A test that counts (examples accepted, refused ...) writes a JSON object with a "name" into a
+# file of its own in the folder named by CLEDGER_TEST_COUNTS (made here, in the controlling
+# process, before xdist starts its workers, which inherit the variable); the summary prints
+# every file found there. Files, not `config.stash`, because xdist's workers are other processes.
+_COUNTS = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="cledger-counts-")
+    os.environ["CLEDGER_TEST_COUNTS"] = folder
+    config.stash[_COUNTS] = folder
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    import json
+    import shutil
+    from pathlib import Path
+
+    folder = config.stash.get(_COUNTS, None)
+    if folder is None:
+        return
+    found = []
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            found.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    shutil.rmtree(folder, ignore_errors=True)
+    if not found:
+        return
+    terminalreporter.section("property and fuzz counts")
+    for counts in sorted(found, key=lambda c: str(c.get("name"))):
+        name = counts.pop("name", "?")
+        terminalreporter.write_line(
+            f"{name}: "
+            + ", ".join(
+                f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}"
+                for key, value in counts.items()
+            )
+        )
