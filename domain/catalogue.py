@@ -55,21 +55,26 @@ class EventType:
     rationale_rule: Callable[[Mapping[str, Any]], str | None] = lambda data: None
     field_names: frozenset[str] = field(init=False)
     by_name: Mapping[str, Field] = field(init=False, repr=False)
+    parsers: tuple[tuple[str, Parser, bool, str], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_names", frozenset(f.name for f in self.fields))
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+        parsers = tuple(
+            (f.name, f.type.parse, f.required, f.help or "a value") for f in self.fields
+        )
+        object.__setattr__(self, "parsers", parsers)
 
     def parse_data(self, raw: Mapping[str, Any], *, prefix: str = "") -> dict[str, Any]:
         """Parse this type's fields of `raw`; unknown extra fields are kept as they are."""
         data: dict[str, Any] = {}
-        for f in self.fields:
-            value = raw.get(f.name)
+        for name, parse, required, expected in self.parsers:
+            value = raw.get(name)
             if value is None:
-                if f.required:
-                    raise InvalidFieldError(prefix + f.name, f.help or "a value", missing=True)
+                if required:
+                    raise InvalidFieldError(prefix + name, expected, missing=True)
                 continue
-            data[f.name] = f.parse(prefix + f.name, value)
+            data[name] = parse(prefix + name, value)
         for key, value in raw.items():
             if key not in self.field_names and key not in COMMON_FIELDS and value is not None:
                 data[key] = value
@@ -90,7 +95,7 @@ class EventType:
             if value is None:
                 continue
             read = f.type.read(value)
-            if read != value:
+            if read is not value and read != value:
                 changed.append(Reading(key, value, read))
             if read is not None:
                 data[key] = read
@@ -450,11 +455,25 @@ def parse_event(raw: Any) -> LedgerEvent:
                 "event is stored, never set by a file or a command",
                 raw[reserved],
             )
-    event_id = _required(raw, "event_id", "a stable id string chosen by the writer")
-    effective_on = _required(raw, "effective_on", "a date YYYY-MM-DD")
-    recorded_by = _required(raw, "recorded_by", "who entered it")
-    rationale = _optional(raw, "rationale")
-    source = _optional(raw, "source")
+    # the common fields' kinds (COMMON_TYPES) called directly: the import's hot path
+    event_id = raw.get("event_id")
+    if event_id is None:
+        raise InvalidFieldError("event_id", "a stable id string chosen by the writer", missing=True)
+    event_id = v.parse_id("event_id", event_id)
+    effective_on = raw.get("effective_on")
+    if effective_on is None:
+        raise InvalidFieldError("effective_on", "a date YYYY-MM-DD", missing=True)
+    effective_on = v.parse_date("effective_on", effective_on)
+    recorded_by = raw.get("recorded_by")
+    if recorded_by is None:
+        raise InvalidFieldError("recorded_by", "who entered it", missing=True)
+    recorded_by = v.parse_text("recorded_by", recorded_by)
+    rationale = raw.get("rationale")
+    if rationale is not None:
+        rationale = v.parse_notes("rationale", rationale)
+    source = raw.get("source")
+    if source is not None:
+        source = v.parse_text("source", source)
     try:
         data = spec.parse_data(raw)
     except InvalidFieldError as err:
@@ -464,22 +483,6 @@ def parse_event(raw: Any) -> LedgerEvent:
     if why and rationale is None:
         raise RationaleRequiredError(spec.name, why)
     return LedgerEvent(event_id, spec.name, effective_on, recorded_by, rationale, source, data)
-
-
-def _required(raw: Mapping[str, Any], name: str, expected: str) -> str:
-    value = raw.get(name)
-    if value is None:
-        raise InvalidFieldError(name, expected, missing=True)
-    parsed: str = COMMON_TYPES[name].parse(name, value)
-    return parsed
-
-
-def _optional(raw: Mapping[str, Any], name: str) -> str | None:
-    value = raw.get(name)
-    if value is None:
-        return None
-    parsed: str = COMMON_TYPES[name].parse(name, value)
-    return parsed
 
 
 def stored_event(

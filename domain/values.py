@@ -68,7 +68,7 @@ MONEY_DIGITS = 13  # pounds below ten trillion a year: beyond any agreement, wit
 MONEY_PATTERN = r"^[0-9]{1,13}\.[0-9]{2}$"  # as stored
 SHARE_PATTERN = r"^[0-9]{1,6}(\.[0-9]{1,6})?$"  # as stored (as written: "1", "0.5", "0.50")
 SLUG_PATTERN = r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$"
-ID_MAX = 256  # characters of an id
+ID_MAX = 1_000  # characters of an id
 LINE_MAX = 4_000  # characters of a name, title, source or other one-line text
 NOTES_MAX = 100_000  # characters of a rationale, notes or scope (which may hold line breaks)
 # Characters refused in any text: C0 controls (NUL, TAB, ESC ...; a line break is allowed in
@@ -136,16 +136,40 @@ def _checked_text(field: str, value: Any, limit: int, forbidden: re.Pattern[str]
 
 def parse_text(field: str, value: Any) -> str:
     """One line of text (a name, a title, a source): non-empty, stored in NFC."""
+    if (  # the usual case, at the cost of a few method calls (the import's hot path)
+        type(value) is str
+        and value.isascii()
+        and value.isprintable()
+        and 0 < len(value) <= LINE_MAX
+        and not value.isspace()
+    ):
+        return value
     return _checked_text(field, value, LINE_MAX, _LINE_FORBIDDEN, "a non-empty string")
 
 
 def parse_id(field: str, value: Any) -> str:
     """An id chosen by the writer (compared exactly, as published): one line, at most ID_MAX."""
+    if (
+        type(value) is str
+        and value.isascii()
+        and value.isprintable()
+        and 0 < len(value) <= ID_MAX
+        and not value.isspace()
+    ):
+        return value
     return _checked_text(field, value, ID_MAX, _LINE_FORBIDDEN, "a non-empty id string")
 
 
 def parse_notes(field: str, value: Any) -> str:
     """Free text that may run over lines (a rationale, notes, a scope): line breaks are `\\n`."""
+    if (
+        type(value) is str
+        and value.isascii()
+        and value.isprintable()
+        and 0 < len(value) <= NOTES_MAX
+        and not value.isspace()
+    ):
+        return value
     if isinstance(value, str) and "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     return _checked_text(field, value, NOTES_MAX, _NOTES_FORBIDDEN, "a non-empty string")
@@ -154,7 +178,15 @@ def parse_notes(field: str, value: Any) -> str:
 def parse_date(field: str, value: Any) -> str:
     """ISO date `YYYY-MM-DD` from FIRST_DAY to LAST_DAY; kept as the string (ISO dates sort as
     they compare)."""
-    if not isinstance(value, str) or not _DATE.match(value):
+    # DATE_PATTERN, checked by string methods (a regex costs more on the import's hot path):
+    # ASCII, dashes in place, then the digits and the day itself by `fromisoformat`
+    if (
+        type(value) is not str
+        or len(value) != 10
+        or not value.isascii()
+        or value[4] != "-"
+        or value[7] != "-"
+    ):
         raise InvalidFieldError(field, "a date YYYY-MM-DD", value)
     try:
         dt.date.fromisoformat(value)
@@ -171,6 +203,15 @@ def parse_date(field: str, value: Any) -> str:
 def parse_money(field: str, value: Any) -> str:
     """Pounds per annum: a string of ASCII digits, non-negative, at most pence, below ten
     trillion. Stored with two decimals."""
+    if type(value) is str and value.isascii():
+        whole, dot, cents = value.partition(".")
+        if whole.isdigit() and len(whole) <= MONEY_DIGITS and (whole == "0" or whole[0] != "0"):
+            if len(cents) == 2 and cents.isdigit():
+                return value  # canonical already: the usual case
+            if not dot:
+                return value + ".00"
+            if len(cents) == 1 and cents.isdigit():
+                return value + "0"
     if not isinstance(value, str) or not _MONEY.match(value):
         raise InvalidFieldError(
             field,
@@ -178,9 +219,7 @@ def parse_money(field: str, value: Any) -> str:
             f'and {MONEY_DIGITS} digits before them ("332000.00")',
             value,
         )
-    if _CANONICAL_MONEY.match(value):
-        return value
-    return f"{Decimal(value):.2f}"
+    return f"{Decimal(value):.2f}"  # leading zeros dropped
 
 
 def parse_choice(field: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -345,7 +384,7 @@ def _read_decimal(value: Any) -> Decimal | None:
 
 
 def read_money(value: Any) -> str | None:
-    if isinstance(value, str) and _CANONICAL_MONEY.match(value):
+    if isinstance(value, str) and _CANONICAL_MONEY.match(value) and not value.startswith("00"):
         return value
     number = _read_decimal(value)
     if number is None or number >= Decimal(10) ** MONEY_DIGITS:
@@ -394,12 +433,28 @@ def read_bool(value: Any) -> bool | None:
 def read_id_list(value: Any) -> list[str] | None:
     if not isinstance(value, list):
         return None
+    if all(type(item) is str and item.isascii() and item.isprintable() for item in value):
+        return value
     return [t for t in (read_text(item) for item in value) if t is not None]
+
+
+def _canonical_entry(item: Any, ref: str) -> bool:
+    if type(item) is not dict:
+        return False
+    ident, share = item.get(ref), item.get("share")
+    return (
+        type(ident) is str
+        and ident.isascii()
+        and ident.isprintable()
+        and (share is None or (type(share) is str and _SHARE.match(share) is not None))
+    )
 
 
 def _read_shares(value: Any, ref: str) -> list[dict[str, Any]] | None:
     if not isinstance(value, list):
         return None
+    if all(_canonical_entry(item, ref) for item in value):
+        return value  # the usual case: as stored
     out = []
     for item in value:
         if not isinstance(item, dict):
