@@ -78,33 +78,37 @@ def with_payload(frame: pl.DataFrame) -> pl.DataFrame:
     frame = _common_read(frame, readings)
     indexed = frame.with_row_index("_row")
     parts = []
+    reread: list[pl.DataFrame] = []  # the rows whose `data` was read again: (_row, data)
     for names, types in _GROUPS.items():
         rows = indexed.filter(pl.col("type").is_in(types))
         if rows.is_empty():
             continue
         spec = CATALOGUE[types[0]]
-        rows, decoded = _decode_group(rows, spec, readings)
+        rows, decoded, changed = _decode_group(rows, spec, readings)
+        if changed is not None:
+            reread.append(rows.filter(changed).select("_row", "data"))
         parts.append(
             pl.concat([rows.select("_row", "data"), decoded], how="horizontal").select(
-                "_row", "data", *(_field(n, names, t) for n, t in _UNION.items())
+                "_row", *(_field(n, names, t) for n, t in _UNION.items())
             )
         )
     warn(readings)
+    if reread:  # their `data` as read, so every later reader of `data` agrees with the columns
+        fixed = pl.concat(reread)
+        replaced = frame["data"].scatter(fixed["_row"].cast(pl.Int64), fixed["data"])
+        frame = frame.with_columns(replaced.alias("data"))
     if not parts:
         return frame.with_columns(pl.lit(None, t).alias(n) for n, t in _UNION.items())
     payload = pl.concat(parts).sort("_row")
     if payload.height != frame.height:  # a type outside the catalogue: keep its row, no payload
-        joined = indexed.join(payload, on="_row", how="left", suffix="_read").sort("_row")
-        data = pl.coalesce("data_read", "data").alias("data")
-        return joined.with_columns(data).drop("_row", "data_read")
-    return pl.concat([frame.drop("data"), payload.drop("_row")], how="horizontal").select(
-        *frame.columns, *_UNION
-    )
+        indexed = frame.with_row_index("_row")
+        return indexed.join(payload, on="_row", how="left").sort("_row").drop("_row")
+    return pl.concat([frame, payload.drop("_row")], how="horizontal")
 
 
 def _decode_group(
     rows: pl.DataFrame, spec: EventType, readings: list[tuple[str, Reading]]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series | None]:
     """One event type's rows, their `data` read again where needed, and its fields as columns.
 
     Polars' JSON reader is slow on lists of objects inside a larger object (and on skipping
@@ -117,16 +121,19 @@ def _decode_group(
         n: (S if t in (pl.Date, F) or isinstance(t, pl.List) else t) for n, t in schema.items()
     }
     # text the format refuses (a control character breaks polars' JSON reader)
+    changed: pl.Series | None = None
     suspect = rows["data"].str.contains(v.SUSPECT_TEXT)
     if suspect.any():
         rows = _reread(rows, suspect, spec, readings)
+        changed = suspect
     table = _read_lines(rows["data"], read_as)
     invalid = _invalid(table, spec)
     if invalid is not None and invalid.any():
         rows = _reread(rows, invalid, spec, readings)
         table = _read_lines(rows["data"], read_as)
+        changed = invalid if changed is None else changed | invalid
     typed = table.with_columns(_typed(pl.col(n), t) for n, t in schema.items() if t != read_as[n])
-    return rows, typed
+    return rows, typed, changed
 
 
 def _read_lines(data: pl.Series, schema: dict[str, PolarsDataType]) -> pl.DataFrame:
@@ -180,13 +187,10 @@ def _invalid(table: pl.DataFrame, spec: EventType) -> pl.Series | None:
         elif kind == "money":
             checks.append(col.is_not_null() & ~col.str.contains(v.MONEY_PATTERN))
         elif kind.endswith("_shares") and pattern:
-            # the list as JSON text: every share written as the pattern says
-            shares = col.str.extract_all(r'"share":\s*("[^"]*"|[^,}\s]+)')
-            bad = shares.list.eval(
-                pl.element().str.strip_chars('"').str.contains(pattern).not_()
-                & (pl.element() != "null")
-            )
-            checks.append(col.is_not_null() & bad.list.any().fill_null(False))
+            # the list as JSON text: every share written as the pattern says (or null)
+            share = pattern.removeprefix("^").removesuffix("$")
+            good = col.str.count_matches(f'"share":\\s*(null|"{share}")')
+            checks.append(col.is_not_null() & (col.str.count_matches('"share":') != good))
     if not checks:
         return None
     return table.select(pl.any_horizontal(checks).fill_null(True))[:, 0]

@@ -205,3 +205,35 @@ def test_the_import_refuses_in_one_line_and_stores_nothing(
     assert_plain_error(done, "in.jsonl:3", fragment, "nothing was imported")
     stats = cledger("stats", store=store_url, ok=False)
     assert "ProviderRegistered" not in stats.stdout
+
+
+# -- the frame reads canonical values at once ---------------------------------------------------
+def test_the_frame_reads_what_the_domain_stored_without_reading_it_again() -> None:
+    """Canonical values pass the frame's vectorised checks (the same patterns and bounds), so
+    no row takes the lenient path, which costs Python per row and would say so."""
+    import polars as pl
+
+    from projections.payload import _decode_group
+
+    providers = [
+        {"provider_id": "mind-a", "role": "lead", "share": "0.5"},
+        {"provider_id": "care-b", "role": "alliance_member", "share": "0.50"},
+        {"provider_id": "sub-c", "role": "subcontractor", "share": None},
+    ]
+    events = [
+        parse_event(_award(providers=providers, title='Café \\ "quoted" =1', source="a\\b")),
+        parse_event(_award(agreement_id="g-2", start="1900-01-01", end="2099-12-31")),
+    ]
+    import orjson
+
+    rows = pl.DataFrame(
+        {
+            "event_id": [e.event_id for e in events],
+            "type": [e.type for e in events],
+            "data": [orjson.dumps(e.data).decode() for e in events],
+        }
+    )
+    _, decoded, changed = _decode_group(rows, CATALOGUE["ContractAwarded"], [])
+    assert changed is None
+    assert decoded["providers"][0].to_list()[1]["share"] == 0.5
+    assert decoded["title"][0] == 'Café \\ "quoted" =1'
