@@ -56,6 +56,7 @@ class EventType:
     field_names: frozenset[str] = field(init=False)
     by_name: Mapping[str, Field] = field(init=False, repr=False)
     parsers: tuple[tuple[str, Parser, bool, str], ...] = field(init=False, repr=False)
+    readers: tuple[tuple[str, Callable[[Any], Any]], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_names", frozenset(f.name for f in self.fields))
@@ -64,6 +65,7 @@ class EventType:
             (f.name, f.type.parse, f.required, f.help or "a value") for f in self.fields
         )
         object.__setattr__(self, "parsers", parsers)
+        object.__setattr__(self, "readers", tuple((f.name, f.type.read) for f in self.fields))
 
     def parse_data(self, raw: Mapping[str, Any], *, prefix: str = "") -> dict[str, Any]:
         """Parse this type's fields of `raw`; unknown extra fields are kept as they are."""
@@ -83,22 +85,23 @@ class EventType:
     def read_data(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reading]]:
         """This type's fields of `raw` as a store holds them, read leniently by each field's
         kind (never an error: a ledger recorded before a check applied must read again), and
-        the values that read other than they are stored. Unknown extra fields kept as they are."""
-        data: dict[str, Any] = {}
+        the values that read other than they are stored. Unknown extra fields kept as they are.
+        When every value reads as stored (the usual case), `raw` itself is given back."""
         changed: list[Reading] = []
-        for key, value in raw.items():
-            f = self.by_name.get(key)
-            if f is None:
-                if key not in COMMON_FIELDS and value is not None:
-                    data[key] = value
-                continue
-            if value is None:
-                continue
-            read = f.type.read(value)
-            if read is not value and read != value:
-                changed.append(Reading(key, value, read))
-            if read is not None:
-                data[key] = read
+        for name, read in self.readers:
+            value = raw.get(name)
+            if value is not None:
+                got = read(value)
+                if got is not value and got != value:
+                    changed.append(Reading(name, value, got))
+        if not changed and type(raw) is dict:
+            return raw, changed
+        data = {k: x for k, x in raw.items() if k not in COMMON_FIELDS and x is not None}
+        for name, _, got in changed:
+            if got is None:
+                data.pop(name, None)
+            else:
+                data[name] = got
         return data, changed
 
 
@@ -497,20 +500,15 @@ def stored_event(
     """An event as a store holds it, each value read by its field's kind (`FieldType.read`):
     the same event when every value is canonical (the usual case, checked cheaply), else its
     lenient reading, so a ledger recorded before a check applied replays and exports."""
-    read, changed = CATALOGUE[type_name].read_data(data)
-    day = v.read_date(effective_on) or effective_on
-    common = [
-        COMMON_TYPES[n].read(x) for n, x in (("recorded_by", recorded_by), ("source", source))
-    ]
-    notes = v.read_notes(rationale) if rationale is not None else None
+    read, _ = CATALOGUE[type_name].read_data(data)
     return LedgerEvent(
         event_id,
         type_name,
-        day,
-        common[0] if common[0] is not None else recorded_by,
-        notes,
-        common[1],
-        read if changed else data,
+        v.read_date(effective_on) or effective_on,
+        v.read_text(recorded_by) or recorded_by,
+        None if rationale is None else v.read_notes(rationale),
+        None if source is None else v.read_text(source),
+        read,
     )
 
 

@@ -357,6 +357,21 @@ REPLACEMENT = "\ufffd"
 _ANY_DIGIT = re.compile(r"\d")
 
 
+def _canonical_day(value: str) -> bool:
+    """DATE_PATTERN by string methods (the read of every stored event's dates)."""
+    return len(value) == 10 and value.isascii() and value[4] == "-" and value[7] == "-"
+
+
+def _canonical_share(value: Any) -> bool:
+    """SHARE_PATTERN by string methods."""
+    if type(value) is not str or not value.isascii():
+        return False
+    whole, dot, places = value.partition(".")
+    return (
+        whole.isdigit() and len(whole) <= 6 and (not dot or (places.isdigit() and len(places) <= 6))
+    )
+
+
 def _ascii_digits(text: str) -> str:
     return _ANY_DIGIT.sub(lambda m: str(unicodedata.digit(m.group(), 0)), text)
 
@@ -364,7 +379,7 @@ def _ascii_digits(text: str) -> str:
 def read_date(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
-    if FIRST_DAY <= value <= LAST_DAY and _DATE.match(value):
+    if FIRST_DAY <= value <= LAST_DAY and _canonical_day(value):
         return value  # stored by a ledger that checked it (fromisoformat) or by this one
     try:
         day = dt.date.fromisoformat(_ascii_digits(value.strip()))
@@ -384,8 +399,10 @@ def _read_decimal(value: Any) -> Decimal | None:
 
 
 def read_money(value: Any) -> str | None:
-    if isinstance(value, str) and _CANONICAL_MONEY.match(value) and not value.startswith("00"):
-        return value
+    if type(value) is str and value.isascii():
+        whole, _, cents = value.partition(".")
+        if whole.isdigit() and len(whole) <= MONEY_DIGITS and len(cents) == 2 and cents.isdigit():
+            return value  # as stored by a ledger that checked it (MONEY_PATTERN)
     number = _read_decimal(value)
     if number is None or number >= Decimal(10) ** MONEY_DIGITS:
         return None
@@ -393,7 +410,7 @@ def read_money(value: Any) -> str | None:
 
 
 def read_share(value: Any) -> str | None:
-    if isinstance(value, str) and _SHARE.match(value):
+    if _canonical_share(value):
         return value
     number = _read_decimal(value)
     if number is None or number == 0 or number > ONE:
@@ -423,7 +440,7 @@ def read_notes(value: Any) -> str | None:
 
 
 def read_slug(value: Any) -> str | None:
-    return value if isinstance(value, str) and _SLUG.match(value) else read_text(value)
+    return read_text(value)  # any text reads (the boundary checked the slug's form)
 
 
 def read_bool(value: Any) -> bool | None:
@@ -446,7 +463,7 @@ def _canonical_entry(item: Any, ref: str) -> bool:
         type(ident) is str
         and ident.isascii()
         and ident.isprintable()
-        and (share is None or (type(share) is str and _SHARE.match(share) is not None))
+        and (share is None or _canonical_share(share))
     )
 
 
