@@ -411,7 +411,7 @@ def read_money(value: Any) -> str | None:
 
 def read_share(value: Any) -> str | None:
     if _canonical_share(value):
-        return value
+        return str(value)
     number = _read_decimal(value)
     if number is None or number == 0 or number > ONE:
         return None
