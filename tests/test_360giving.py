@@ -192,3 +192,101 @@ def test_latin_1_csv(ledger: Ledger, tmp_path: Path) -> None:
     (recipient,) = records(ledger, "ProviderRegistered")
     assert recipient["name"] == "Café Bébé Counselling"
     assert records(ledger, "GrantAwarded")[0]["annual_value"] == "10000.00"
+
+
+def test_hostile_files_are_refused_naming_record_and_field(ledger: Ledger, tmp_path: Path) -> None:
+    """A deep document stops at 64 levels at once; a long cell names its row and column."""
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(b'{"grants": ' + b"[" * 100_000)
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, deep)
+    assert "record (the document), field 'grants[][]" in str(caught.value)
+    assert "nested deeper than 64 levels" in str(caught.value)
+    long = tmp_path / "long.csv"
+    with long.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["Identifier", "Title", "Amount Awarded", "Award Date"])
+        out.writerow([])
+        out.writerow(["360G-x-1", "t" * 140_000, "100", "2020-01-01"])
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, long)
+    assert "record row 3, field 'Title': is 140,000 characters long" in str(caught.value)
+    big = write(tmp_path / "big.json", [grant(title="t" * 100_001)])
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, big)
+    assert "record grants[0], field 'title': is 100,001 characters long" in str(caught.value)
+    assert stored_rows(ledger) == 0
+
+
+def test_identifiers_are_kept_as_published_and_matched_ignoring_case(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """360Giving identifiers were stored upper-cased: now as the funder published them; the
+    same organisation spelled otherwise later still matches it."""
+    recipient = {"id": "360G-CroydonFdn-org-aB12", "name": "Thornton Heath Youth Club"}
+    first = write(
+        tmp_path / "a.json",
+        [
+            grant(
+                "360G-CroydonFdn-g1",
+                recipientOrganization=[{**recipient, "companyNumber": "sc012345"}],
+            )
+        ],
+    )
+    run(ledger, first)
+    (registered,) = [
+        f.event.to_record() for f in ledger.facts() if f.event.type == "ProviderRegistered"
+    ]
+    assert registered["org_identifiers"] == ["360G-CroydonFdn-org-aB12", "GB-COH-sc012345"]
+    assert registered["company_number"] == "sc012345"
+    (award,) = [f.event.to_record() for f in ledger.facts() if f.event.type == "GrantAwarded"]
+    assert award["agreement_id"] == "360G-CroydonFdn-g1"
+    other = {"id": "360g-croydonfdn-ORG-Ab12", "name": "THYC"}
+    second = write(
+        tmp_path / "b.json", [grant("360G-CroydonFdn-g2", recipientOrganization=[other])]
+    )
+    report = run(ledger, second)
+    assert (report.providers.by_identifier, report.providers.created) == (1, 0)
+    providers = {
+        p["provider_id"]
+        for f in ledger.facts()
+        if f.event.type == "GrantAwarded"
+        for p in f.event.data["providers"]
+    }
+    assert len(providers) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        (
+            {"amountAwarded": "1" * 40},
+            "field 'amountAwarded': is '1111111111111111111111111111111111111111'; expected an "
+            "amount under 1,000,000,000,000,000",
+        ),
+        (
+            {"plannedDates": [{"startDate": "2019-04-01", "duration": 1_000_000}]},
+            "field 'plannedDates.duration': is 1000000 months; expected at most 2400",
+        ),
+        (
+            {"plannedDates": [{"startDate": "9999-01-01", "duration": 24}]},
+            "field 'plannedDates.duration': 24 months from 9999-01-01 is past the calendar",
+        ),
+        (
+            {"grantProgramme": [{"title": {"a": "b"}}]},
+            "field 'grantProgramme.title': is {'a': 'b'}; expected text",
+        ),
+    ],
+)
+def test_values_no_grant_holds_are_refused_naming_the_field(
+    ledger: Ledger, tmp_path: Path, changes: dict[str, Any], fragment: str
+) -> None:
+    """Found by the fuzz test: each was an `unexpected` error (decimal.InvalidOperation,
+    OverflowError, TypeError) naming no record."""
+    path = write(tmp_path / "g.json", [grant(**changes)])
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, path)
+    assert f"{path}: record grants[0] (360G-t-1), {fragment}; nothing was imported" == str(
+        caught.value
+    )
+    assert stored_rows(ledger) == 0

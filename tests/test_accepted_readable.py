@@ -10,7 +10,7 @@ catalogue (`parse_event`): accepted or refused. The accepted worlds are recorded
 one store (SQLite and PostgreSQL), a world the ledger's rules refuse set apart, and then every
 view and export runs on the store (JSON, CSV, XLSX, Parquet, OCDS, the native export, the
 terminal tables): none may fail, and the native export must re-import as it is. The counts
-(accepted, refused by a value, refused by a rule) are printed in pytest's summary.
+(accepted, refused by a value, refused by a rule) are printed in pytest's summary (tests/fuzz_summary.py).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from domain.catalogue import LedgerEvent, parse_event
 from domain.errors import LedgerError, StoredValueWarning
 from domain.values import equal_shares
 from infra.bootstrap import open_ledger
+from tests.fuzz_summary import record_counts
 from tests.values_views import output, run_every_view
 
 EXAMPLES = int(os.environ.get("CLEDGER_PROPERTY_EXAMPLES", "2000"))
@@ -184,14 +185,6 @@ def _later(day: Any, draw: st.DrawFn) -> str:
     return draw(st.dates(min(first, dt.date(2099, 12, 31)), dt.date(2099, 12, 31))).isoformat()
 
 
-def _write_counts(name: str, counts: dict[str, int]) -> None:
-    """For the summary hook in tests/conftest.py (works under xdist: a file per test)."""
-    folder = os.environ.get("CLEDGER_TEST_COUNTS")
-    if folder:
-        path = Path(folder) / f"{name}-{uuid.uuid4().hex[:6]}.json"
-        path.write_text(json.dumps({"name": name, **counts}))
-
-
 @functools.cache  # drawn once for both stores (a module's tests share a process)
 def _accepted_worlds() -> tuple[list[list[LedgerEvent]], int]:
     accepted: list[list[LedgerEvent]] = []
@@ -243,13 +236,15 @@ def test_every_accepted_event_is_read_by_every_view_and_export(
         ledger.close()
     events = sum(len(w) for w in recorded)
     counts = {
-        "examples": len(worlds_accepted) + refused,
-        "accepted": len(worlds_accepted),
-        "refused by a value": refused,
-        "refused by a rule": by_rule,
-        "events recorded": events,
+        "seed": "hypothesis (its own)",
+        "cases": len(worlds_accepted) + refused,
+        "unit": f"worlds ({events:,} events recorded)",
+        "accepted": len(worlds_accepted) - by_rule,
+        "refused": f"{refused + by_rule} ({refused} by a value, {by_rule} by a rule)",
+        "other": 0,
+        "view_runs": 1,
     }
-    _write_counts(f"accepted-readable[{store_url.split(':')[0]}]", counts)
+    record_counts(f"accepted-readable[{store_url.split(':')[0]}]", counts)
     assert len(worlds_accepted) + refused >= EXAMPLES
     assert refused and by_rule < len(worlds_accepted) // 2 and events, counts
 

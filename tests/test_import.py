@@ -4,6 +4,7 @@ trip. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import orjson
@@ -168,3 +169,43 @@ def test_unknown_extra_fields_are_kept(ledger: Ledger, tmp_path: Path) -> None:
     do_import(ledger, write(tmp_path / "x.jsonl", records))
     out = io.BytesIO(b"".join(export_lines(ledger)))
     assert orjson.loads(out.getvalue().splitlines()[1])["x_local_code"] == "MH-17"
+
+
+def nested(depth: int, leaf: object = "x") -> object:
+    value = leaf
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("record", "fragments"),
+    [
+        (
+            {"type": "Corrected", "corrects": "g-1-aw", "fields": nested(500)},
+            ["field 'fields.a.a.a", "nested deeper than 64 levels"],
+        ),
+        (
+            {"type": "Varied", "scope": "s" * 200_000},
+            ["field 'scope' is 200,000 characters long", "expected at most 100,000"],
+        ),
+        ({"type": "Varied", "x": nested(80, [])}, ["field 'x.a.a", "deeper than 64"]),
+    ],
+)
+def test_nesting_and_sizes_are_bounded_and_named(
+    ledger: Ledger, tmp_path: Path, record: dict, fragments: list[str]
+) -> None:
+    """A Corrected nested 500 deep was refused as `unexpected TypeError` (orjson's recursion
+    limit, deep in the store): now one line naming the line and the field."""
+    common = {"event_id": "x1", "effective_on": "2006-01-01", "recorded_by": "me"}
+    path = tmp_path / "deep.jsonl"
+    good = b"".join(orjson.dumps(e.to_record()) + b"\n" for e in basics())
+    line = json.dumps({**common, "agreement_id": "g-1", **record})  # orjson stops at 255
+    path.write_bytes(good + line.encode() + b"\n")
+    with pytest.raises(ImportRefused) as caught:
+        do_import(ledger, path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:3 (event 'x1'): ") and "\n" not in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert stored_rows(ledger) == 0

@@ -5,11 +5,14 @@ a bad record refuses the whole import naming file, record and field. SQLite and 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
+import polars as pl
 import pytest
 
 from domain.catalogue import NOT_STATED
@@ -18,6 +21,8 @@ from domain.register import build_register
 from infra.interop.ocds_import import import_ocds
 from infra.interop.options import ImportOptions, load_categories, load_rates
 from infra.interop.report import InteropReport, RecordRefused
+from infra.store.frame_cache import load_event_frame
+from projections.market import market
 from tests.builders import commissioner, ev, provider
 from tests.conftest import stored_rows
 from tests.ocds_builders import (
@@ -760,3 +765,219 @@ def test_file_layouts(ledger: Ledger, tmp_path: Path, layout: str) -> None:
         write_lines(path, [package([first]), package([second])])
     report = run(ledger, path)
     assert len(report.agreements) == (1 if layout == "single" else 2)
+
+
+@pytest.mark.parametrize(
+    ("content", "record", "fragments"),
+    [
+        (b"[" * 100_000, "(the document)", ["field '[][][]", "nested deeper than 64 levels"]),
+        (
+            b'{"releases": ' + b"[" * 100_000,
+            "document 1",
+            ["field 'releases[][]", "nested deeper than 64 levels"],
+        ),
+        (
+            b'{"releases": [{"ocid": "o", "id": "1", "date": "2020-01-01", "awards": [{"value": '
+            b'{"amount": 123456789012345678901234567890}}]}]}',
+            "document 1, after 0 releases or records",
+            ["malformed JSON (parse error: integer overflow"],
+        ),
+    ],
+)
+def test_a_hostile_document_is_refused_at_once_naming_where(
+    ledger: Ledger, tmp_path: Path, content: bytes, record: str, fragments: list[str]
+) -> None:
+    """`[` x 100,000 made the streaming parser build ever longer paths for minutes: now it
+    stops at 64 levels, well under a second, in one line naming file, record and field."""
+    path = tmp_path / "hostile.json"
+    path.write_bytes(content)
+    started = time.process_time()
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, path)
+    assert time.process_time() - started < 0.5
+    message = str(caught.value)
+    assert message.startswith(f"{path}: record {record}") and "\n" not in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert stored_rows(ledger) == 0
+
+
+def test_a_release_too_deep_or_too_long_is_refused_naming_the_field(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    deep: Any = "x"
+    for _ in range(300):  # orjson reads 1,024 levels, writes 255
+        deep = [deep]
+    lines = tmp_path / "deep.jsonl"  # json: orjson writes 255 levels at most
+    lines.write_text(
+        json.dumps(award_release())
+        + "\n"
+        + json.dumps(award_release(ocid="ocds-b5fd17-0002", rid="r9", planning=deep))
+        + "\n"
+    )
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, lines)
+    assert "record line 2, field 'planning[0][0][0]" in str(caught.value)
+    assert "nested deeper than 64 levels" in str(caught.value)
+    long = write_json(tmp_path / "long.json", package([award_release(description="d" * 100_001)]))
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, long)
+    assert "record releases[0], field 'description': is 100,001 characters long" in str(
+        caught.value
+    )
+    assert stored_rows(ledger) == 0
+
+
+def test_an_award_restated_before_any_contract_change_is_corrected_not_varied(
+    ledger: Ledger,
+) -> None:
+    """Contracts Finder, as published: an award at 10,932,000, restated six minutes later at
+    109,320 (and a fuller title). The first figure was a typo: the award is corrected from the
+    start (the market no longer shows millions of spend), and the contract's later amendment is
+    the one variation."""
+    report = run(ledger, FIXTURES / "restated-award.json")
+    assert report.by_type == {
+        "CommissionerEstablished": 1,
+        "ContractAwarded": 1,
+        "Corrected": 1,
+        "ProviderRegistered": 1,
+        "Varied": 1,
+    }
+    ocid = "ocds-b5fd17-7c1e9d2a-0001"
+    (award,) = of_type(ledger, "ContractAwarded")
+    (corrected,) = of_type(ledger, "Corrected")
+    assert corrected["corrects"] == award["event_id"]
+    assert corrected["fields"] == {
+        "annual_value": "36406.75",  # 109,320 x 365 / 1,096 days
+        "title": "NHS Talking Therapies step 2 services (Merton)",
+    }
+    assert (
+        "restated the award in release " + ocid + "-awardUpdate-2 (awardUpdate)"
+        in (corrected["rationale"])
+    )
+    assert "value 10932000.00 -> 109320.00" in corrected["rationale"]
+    row = register_row(ledger, ocid, "2025-06-01")
+    assert (row["annual_value"], row["title"]) == (
+        "36406.75",
+        "NHS Talking Therapies step 2 services (Merton)",
+    )
+    frame = load_event_frame(ledger, cache=False)
+    spend = market(frame, dt.date(2026, 3, 31)).collect()
+    year = spend.filter(
+        (pl.col("financial_year") == "2025/26")
+        & pl.col("provider_id").is_not_null()
+        & pl.col("service_category").is_not_null()
+        & pl.col("commissioner_id").is_not_null()
+    )
+    assert year["spend"].to_list() == [pytest.approx(36406.75, abs=0.01)]  # not millions
+    (varied,) = of_type(ledger, "Varied")
+    assert varied["rationale"] == "Additional sessions for the Wimbledon hub from October 2026"
+    assert Decimal(varied["annual_value"]) > Decimal("36406.75")
+
+
+def test_a_release_that_moves_the_end_and_closes_the_contract_records_both(
+    ledger: Ledger,
+) -> None:
+    """Two closing releases, as published: one moves the end earlier and terminates (the
+    contract ended on the new end), the other extends the end, raises the value and closes it
+    after the new end (completed)."""
+    run(ledger, FIXTURES / "end-moved-and-terminated.json")
+    early, extended = "ocds-b5fd17-3f0a6b4c-0002", "ocds-b5fd17-3f0a6b4c-0003"
+    (terminated,) = of_type(ledger, "Terminated")
+    assert (terminated["agreement_id"], terminated["effective_on"]) == (early, "2024-06-30")
+    assert "end moved from 2025-03-31 to 2024-06-30 as it closed" in terminated["rationale"]
+    assert register_row(ledger, early, "2024-07-01")["status"] == "terminated"
+    (extension,) = of_type(ledger, "Extended")
+    assert (extension["agreement_id"], extension["new_end"]) == (extended, "2024-03-31")
+    assert extension["effective_on"] == "2023-02-01"  # the amendment's date
+    assert extension["rationale"] == "Extended a year while the carers strategy was refreshed"
+    (expired,) = of_type(ledger, "Expired")
+    assert (expired["agreement_id"], expired["effective_on"]) == (extended, "2024-05-20")
+    assert register_row(ledger, extended, "2024-01-01")["end"] == "2024-03-31"
+
+
+def test_a_title_restated_after_a_contract_change_corrects_the_award_title(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    retitled = {
+        "ocid": "ocds-b5fd17-0001",
+        "id": "r3",
+        "date": "2018-02-01T10:00:00Z",
+        "tag": ["tenderUpdate"],
+        "tender": {"id": "ocds-b5fd17-0001-tender", "title": "Mental health advocacy (adults)"},
+    }
+    path = write_json(
+        tmp_path / "p.json", package([award_release(), amendment_release(), retitled])
+    )
+    run(ledger, path)
+    assert {r["type"] for r in events(ledger).values()} >= {"Extended", "Corrected"}
+    (corrected,) = of_type(ledger, "Corrected")
+    assert corrected["fields"] == {"title": "Mental health advocacy (adults)"}
+    assert corrected["effective_on"] == "2018-02-01"
+    assert "restated the title in release r3" in corrected["rationale"]
+    row = register_row(ledger, "ocds-b5fd17-0001", "2018-06-01")
+    assert row["title"] == "Mental health advocacy (adults)"
+    assert run(ledger, path).recorded == 0  # re-import adds nothing
+
+
+def test_a_library_warning_is_counted_in_the_report_not_printed(
+    store_url: str, tmp_path: Path
+) -> None:
+    """An OCDS 1.0 release naming one organisation twice with different details: ocdskit's
+    upgrade logged both whole records as raw JSON on stderr, after an import that succeeded.
+    Run as users run it (a real process: under pytest the logging plugin would hide it)."""
+    from tests.test_cli import cledger
+
+    release = award_release()
+    for key in ("parties", "buyer"):
+        del release[key]
+    supplier = {"identifier": {"scheme": "GB-CHC", "id": "1000001"}, "name": "Mind in Croydon"}
+    release["buyer"] = {"id": "GB-LAC-E09000008", "name": "Croydon"}
+    release["tender"]["procuringEntity"] = {
+        "id": "GB-LAC-E09000008",
+        "identifier": {"scheme": "GB-LAC", "id": "E09000008"},
+        "name": "London Borough of Croydon",
+        "address": {"streetAddress": "Bernard Weatherill House, 8 Mint Walk"},
+    }
+    release["awards"][0]["suppliers"] = [supplier]
+    path = write_json(
+        tmp_path / "v10.json", {"uri": "https://example.org/v10", "releases": [release]}
+    )
+    report = tmp_path / "report.json"
+    done = cledger(
+        "import", "--format", "ocds", str(path), "--report", str(report), store=store_url
+    )
+    assert "Bernard Weatherill" not in done.stdout + done.stderr, done.stderr
+    assert done.stderr == ""
+    assert "library warnings 1:" in done.stdout
+    assert "1 x ocdskit: party in … role differs from party in … roles:" in done.stdout
+    assert orjson.loads(report.read_bytes())["library_warnings"] == {
+        "ocdskit: party in … role differs from party in … roles:": 1
+    }
+
+
+def test_a_tag_that_is_not_a_list_is_read_not_crashed_on(ledger: Ledger, tmp_path: Path) -> None:
+    """Found by the fuzz test: `"tag": 5.0` was `unexpected TypeError`."""
+    first = {**award_release(), "tag": "award"}
+    later = {**amendment_release(), "tag": 5.0}
+    run(ledger, write_json(tmp_path / "p.json", package([first, later])))
+    assert of_type(ledger, "Extended")[0]["new_end"] == "2019-03-31"
+
+
+def test_a_party_the_format_refuses_is_named_with_its_file_and_record(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Found by the fuzz test: a created party's registration refused by the native format
+    (here our extension's `sector`) gave a message naming no file nor record."""
+    release = award_release()
+    release["parties"][1]["cledger"] = {"sector": "bogus"}
+    path = write_json(tmp_path / "p.json", package([release]))
+    with pytest.raises(RecordRefused) as caught:
+        run(ledger, path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: record ocds-b5fd17-0001/r1"), message
+    assert "its provider 'Mind in Croydon' maps to a ProviderRegistered event that is invalid" in (
+        message
+    )
+    assert "field 'sector' is 'bogus'" in message
+    assert stored_rows(ledger) == 0

@@ -191,3 +191,59 @@ def test_cli_register_import(store_url: str) -> None:
         store=store_url,
     ).stdout
     assert "imported 12 events" in out and "no longer in the register of 2019-06-30" in out
+
+
+@pytest.mark.parametrize(
+    ("size", "quoted", "fragments"),
+    [
+        (140_000, False, ["record row 3, field 'Title of Agreement': is 140,000 characters"]),
+        (1_100_000, True, ["record row 3: a cell longer than 1,048,576 characters"]),
+    ],
+)
+def test_a_cell_beyond_the_limit_is_refused_naming_row_and_column(
+    croydon: Ledger, tmp_path: Path, size: int, quoted: bool, fragments: list[str]
+) -> None:
+    """A cell over 131,072 characters was `unexpected Error: field larger than field limit`."""
+    path = tmp_path / "register-2019-03-31.csv"
+    title = ('"' + "x" * size) if quoted else "x" * size  # an unclosed quote swallows the rest
+    path.write_text(
+        HEADER + "MH-1,Advocacy,Adults,Mind,,1000001,1000,01/04/2016,31/03/2019,Open,No,Yes\n"
+        f"MH-2,{title},Adults,Mind,,1000001,1000,01/04/2016,31/03/2019,Open,No,Yes\n"
+    )
+    rows = stored_rows(croydon)
+    with pytest.raises(RecordRefused) as caught:
+        run(croydon, path)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(str(path)), message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert stored_rows(croydon) == rows
+
+
+def test_a_register_saved_as_utf16_reads_as_the_same_register(
+    croydon: Ledger, tmp_path: Path
+) -> None:
+    """A spreadsheet's "Unicode text" is UTF-16 with a byte-order mark: it was read as latin-1,
+    every other character a NUL, and accepted."""
+    path = tmp_path / FIRST.name
+    path.write_bytes(FIRST.read_text(encoding="utf-8").encode("utf-16"))
+    mapping = load_mapping(EXAMPLES / "croydon-mapping.toml")
+    report = run(croydon, path, mapping=mapping)
+    assert report.encodings == {str(path): "utf-16"}
+    titles = {e["title"] for e in by_id(croydon).values() if e["type"] == "ContractAwarded"}
+    assert "Mental health advocacy" in titles
+    assert all("\x00" not in t for t in titles)
+
+
+def test_a_nul_in_a_cell_is_refused_naming_row_and_column(croydon: Ledger, tmp_path: Path) -> None:
+    path = tmp_path / "register-2019-03-31.csv"
+    path.write_text(
+        HEADER + "MH-1,Advocacy,Adults,Mind,\x00,1000001,1000,01/04/2016,31/03/2019,Open,No,Yes\n"
+    )
+    with pytest.raises(RecordRefused) as caught:
+        run(croydon, path)
+    assert (
+        f"{path}: record row 2, field 'Supplier Company Registration Number': holds a NUL "
+        "character; expected text"
+    ) in str(caught.value)
+    assert "\x00" not in str(caught.value)

@@ -6,7 +6,8 @@
 - `names.py`: the names to type (leads, commissioners, providers, categories) and `find`;
 - `agreements.py`: the agreements list and an agreement's history;
 - `views.py`: the market, concentration and diversity views;
-- `brief.py`: continuity, pipeline, flags, the audit of one agreement and the handover brief.
+- `brief.py`: continuity, pipeline, flags, the audit of one agreement and the handover brief;
+- `serve.py`: the read-only web site (`infra.web`).
 
 Each command parses its options, calls one function of the domain, the projections or the
 interop adapters, and renders. Every error reaches the user as one plain line on stderr with a
@@ -28,6 +29,7 @@ from domain.errors import LedgerError, StoredValueWarning
 # the command modules register on `app` when imported, in the order `--help` lists them
 # isort: off
 from infra.cli import store, record, names, agreements, views, brief, stream  # noqa: F401
+from infra.cli import serve  # noqa: F401
 
 # isort: on
 from infra.cli.app import app, reflow_help

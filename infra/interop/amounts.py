@@ -17,6 +17,8 @@ from typing import Any
 from infra.interop.report import BadValue
 
 PENNY = Decimal("0.01")
+MAX_AMOUNT = Decimal(10**15)  # pounds: far above any public contract, far below Decimal's 28 digits
+MAX_DAYS = 366 * 200  # a term or a duration: two centuries
 YEAR = Decimal(365)
 GBP = "GBP"
 DAY_FIRST_FORMATS = (
@@ -87,7 +89,10 @@ def decimal_amount(field: str, value: Any) -> Decimal | None:
             raise BadValue(field, f"is {value!r}; expected an amount")
         return None
     if isinstance(value, int | float):
-        return Decimal(repr(value))
+        amount = Decimal(repr(value))
+        if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+            raise BadValue(field, f"is {value!r}; expected an amount under {MAX_AMOUNT:,}")
+        return amount
     text = _MONEY_NOISE.sub("", str(value))
     if not text or text in ("-", "n/a", "N/A"):
         return None
@@ -97,6 +102,8 @@ def decimal_amount(field: str, value: Any) -> Decimal | None:
         raise BadValue(field, f"is {value!r}; expected an amount") from None
     if not amount.is_finite():
         raise BadValue(field, f"is {value!r}; expected an amount")
+    if abs(amount) >= MAX_AMOUNT:
+        raise BadValue(field, f"is {value!r}; expected an amount under {MAX_AMOUNT:,}")
     return amount
 
 
@@ -187,8 +194,12 @@ def whole_life_of(values: Sequence[tuple[str, str]], start: str, end: str) -> De
     return total
 
 
-def add_days(day: str, n: int) -> str:
-    return (dt.date.fromisoformat(day) + dt.timedelta(days=n)).isoformat()
+def add_days(day: str, n: int, field: str = "duration") -> str:
+    """`day` plus `n` days, or refused (naming `field`) past the calendar's years 1..9999."""
+    try:
+        return (dt.date.fromisoformat(day) + dt.timedelta(days=n)).isoformat()
+    except (OverflowError, ValueError):
+        raise BadValue(field, f"{n} days from {day} is past the calendar") from None
 
 
 def in_pounds(

@@ -3,7 +3,8 @@
 Councils export registers from spreadsheets in Windows-1252; some OCDS publishers wrote latin-1.
 A file is read as UTF-8 when it decodes as UTF-8 (a byte-order mark is dropped), else as
 Windows-1252 (latin-1 with printable quotes and dashes where latin-1 has control codes), else as
-latin-1, which decodes any bytes. The check reads the file once in chunks, so it costs a pass but
+latin-1, which decodes any bytes; a file that opens with a UTF-16 byte-order mark (a spreadsheet's
+"Unicode text") is read as UTF-16. The check reads the file once in chunks, so it costs a pass but
 no memory.
 """
 
@@ -21,12 +22,15 @@ _FALLBACKS = ("cp1252", "latin-1")
 
 
 def detect_encoding(path: Path) -> str:
-    """`utf-8`, `utf-8-sig` (with a byte-order mark), `cp1252` or `latin-1`."""
+    """`utf-8`, `utf-8-sig` (with a byte-order mark), `utf-16` (with its byte-order mark),
+    `cp1252` or `latin-1`."""
     try:
         with path.open("rb") as handle:
             head = handle.read(3)
     except OSError as err:
         raise LedgerError(f"{path}: cannot open ({err.strerror})") from None
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) and _decodes(path, "utf-16"):
+        return "utf-16"  # a spreadsheet's "Unicode text": its byte-order mark says which
     first = "utf-8-sig" if head == codecs.BOM_UTF8 else "utf-8"
     for encoding in (first, *_FALLBACKS):
         if _decodes(path, encoding):
@@ -67,7 +71,8 @@ class _Transcoded(io.RawIOBase):
 
     def __init__(self, raw: IO[bytes], encoding: str):
         super().__init__()
-        self._raw, self._encoding = raw, encoding
+        self._raw = raw
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         self._pending = memoryview(b"")
 
     def readable(self) -> bool:
@@ -75,10 +80,11 @@ class _Transcoded(io.RawIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         while not self._pending:
-            chunk = self._raw.read(CHUNK)
-            if not chunk:
+            chunk = self._raw.read(CHUNK)  # a chunk may end inside a character: incremental
+            text = self._decoder.decode(chunk, final=not chunk)
+            if not chunk and not text:
                 return 0
-            self._pending = memoryview(chunk.decode(self._encoding).encode("utf-8"))
+            self._pending = memoryview(text.encode("utf-8"))
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]

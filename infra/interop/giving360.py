@@ -37,10 +37,19 @@ from infra.interop.amounts import (
     iso_day,
     pounds,
 )
+from infra.interop.bounds import (
+    TooDeep,
+    cell_problem,
+    csv_refusal,
+    json_problem,
+    one_line,
+    parse_events,
+    wide_csv_cells,
+)
 from infra.interop.encoding import detect_encoding, open_text, open_utf8
 from infra.interop.ocds_fields import commissioner_kind
 from infra.interop.options import ImportOptions
-from infra.interop.parties import Party, PartyBook, identifier_key
+from infra.interop.parties import Party, PartyBook, identifier_key, match_key
 from infra.interop.report import BadValue, InteropReport, Missing, Note, Origin, RecordRefused
 from infra.interop.staging import Staged, native, store
 
@@ -90,19 +99,45 @@ def import_360giving(
 
 
 def _grants(path: Path, encoding: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each grant of a file with where it is (`row 7`, `grants[3]`), each within the bounds."""
     if path.suffix.lower() == ".csv":
-        with open_text(path, encoding) as handle:
-            for number, row in enumerate(csv.DictReader(handle), start=2):
-                yield f"row {number}", _unflatten(row)
+        yield from _csv_grants(path, encoding)
         return
     with open_utf8(path, encoding) as stream:
+        i = 0
         try:
-            for i, grant in enumerate(ijson.items(stream, "grants.item", use_float=True)):
+            events = parse_events(stream, use_float=True)
+            for i, grant in enumerate(ijson.items(events, "grants.item")):
                 if not isinstance(grant, dict):
                     raise RecordRefused(str(path), f"grants[{i}]", "expected a grant object")
+                problem = json_problem(grant)
+                if problem is not None:
+                    raise RecordRefused(str(path), f"grants[{i}]", problem[1], problem[0])
                 yield f"grants[{i}]", grant
-        except ijson.JSONError as err:
-            raise RecordRefused(str(path), "(the document)", f"malformed JSON ({err})") from None
+        except TooDeep as deep:
+            raise RecordRefused(str(path), "(the document)", str(deep), deep.path) from None
+        except (ijson.JSONError, ValueError) as err:
+            raise RecordRefused(
+                str(path), "(the document)", f"malformed JSON ({one_line(str(err))})"
+            ) from None
+
+
+def _csv_grants(path: Path, encoding: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    with wide_csv_cells(), open_text(path, encoding) as handle:
+        reader = csv.reader(handle)
+        number = 0
+        try:
+            header = next(reader, [])
+            number = 1
+            for number, cells in enumerate(reader, start=2):
+                if not any(c.strip() for c in cells):
+                    continue
+                problem = cell_problem(cells, header)
+                if problem is not None:
+                    raise RecordRefused(str(path), f"row {number}", problem[1], problem[0])
+                yield f"row {number}", _unflatten(dict(zip(header, cells, strict=False)))
+        except csv.Error as err:
+            raise RecordRefused(str(path), f"row {number + 1}", csv_refusal(err)) from None
 
 
 _COLUMNS = {
@@ -162,7 +197,8 @@ def _org(value: dict[str, Any], field: str) -> Party:
     keys = [identifier_key(*_split(value.get("id")))]
     keys.append(identifier_key("GB-CHC", value.get("charityNumber")))
     keys.append(identifier_key("GB-COH", value.get("companyNumber")))
-    identifiers = tuple(dict.fromkeys(k for k in keys if k))
+    by_match = {match_key(k): k for k in reversed(keys) if k}  # the first spelling of each
+    identifiers = tuple(dict.fromkeys(by_match[match_key(k)] for k in keys if k))
     name = value.get("name")
     if not isinstance(name, str) or not name.strip():
         if not identifiers:
@@ -200,7 +236,9 @@ def _grant(
         months = decimal_amount("plannedDates.duration", planned.get("duration"))
         if months is None or months <= 0:
             raise Missing("plannedDates.endDate", "no planned end date nor duration")
-        end = add_days(_add_months(start, int(months)), -1)
+        if months > 2400:
+            raise BadValue("plannedDates.duration", f"is {months} months; expected at most 2400")
+        end = add_days(_add_months(start, int(months)), -1, "plannedDates.duration")
     if end < start:
         raise BadValue("plannedDates.endDate", f"is {end}, before the start {start}")
     amount = decimal_amount("amountAwarded", grant.get("amountAwarded"))
@@ -219,7 +257,9 @@ def _grant(
     source = "; ".join([f"360Giving grant {grant_id}", *notes])
     recipient = _first(grant.get("recipientOrganization"))
     party = _org(recipient, "recipientOrganization")
-    charity = any(k.startswith(s + "-") for k in party.identifiers for s in _CHARITY_SCHEMES)
+    charity = any(
+        match_key(k).startswith(s + "-") for k in party.identifiers for s in _CHARITY_SCHEMES
+    )
     provider_id = parties.resolve(
         "provider",
         party,
@@ -246,7 +286,8 @@ def _grant(
     route = {"yes": "grant_round", "true": "grant_round", "no": "direct_award"}.get(
         open_call, "unknown"
     )
-    programme = _first(grant.get("grantProgramme")).get("title")
+    programme = _text("grantProgramme.title", _first(grant.get("grantProgramme")).get("title"))
+    title = _text("title", grant.get("title"))
     categories = options.mapping.get("programmes") or {}
     record: dict[str, Any] = {
         "event_id": f"360giving:{grant_id}:award",
@@ -257,7 +298,7 @@ def _grant(
         "source": source,
         "agreement_id": grant_id,
         "kind": "grant",
-        "title": " ".join(str(grant.get("title") or programme or grant_id).split())[:300],
+        "title": " ".join((title or programme or grant_id).split())[:300],
         "service_category": categories.get(programme, "unknown") if programme else "unknown",
         "commissioners": [{"commissioner_id": commissioner_id, "share": "1"}],
         "providers": [{"provider_id": provider_id, "role": "sole", "share": "1"}],
@@ -274,6 +315,15 @@ def _grant(
     return native(record, origin), origin
 
 
+def _text(field: str, value: Any) -> str | None:
+    """A text field: a string, or None when absent; anything else refused."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise BadValue(field, f"is {one_line(repr(value), 80)}; expected text")
+    return value
+
+
 def _date(field: str, value: Any) -> str | None:
     try:
         return iso_day(field, value)
@@ -285,4 +335,6 @@ def _add_months(day: str, months: int) -> str:
     when = dt.date.fromisoformat(day)
     index = when.month - 1 + months
     year, month = when.year + index // 12, index % 12 + 1
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise BadValue("plannedDates.duration", f"{months} months from {day} is past the calendar")
     return dt.date(year, month, min(when.day, calendar.monthrange(year, month)[1])).isoformat()

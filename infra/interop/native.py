@@ -23,6 +23,7 @@ from domain.catalogue import LedgerEvent, parse_event
 from domain.errors import InvalidFieldError, LedgerError
 from domain.ledger import Ledger
 from domain.recording import RecordReport
+from infra.interop.bounds import json_problem, one_line, visible
 
 Progress = Callable[[int], None]  # called with how many lines were just done
 
@@ -35,7 +36,7 @@ class ImportRefused(LedgerError):
         where = f"{path}:{line}"
         if event_id:
             where += f" (event '{event_id}')"
-        super().__init__(f"{where}: {message}; nothing was imported")
+        super().__init__(visible(f"{where}: {message}; nothing was imported"))
 
 
 @contextmanager
@@ -148,8 +149,19 @@ def parse_line(name: str, number: int, raw: bytes) -> LedgerEvent:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         raise ImportRefused(
-            name, number, f"malformed JSON ({err}); expected one JSON object per line"
+            name,
+            number,
+            f"malformed JSON ({one_line(str(err))}); expected one JSON object per line",
         ) from None
+    problem = json_problem(obj)
+    if problem is not None:
+        event_id = obj.get("event_id") if isinstance(obj, dict) else None
+        raise ImportRefused(
+            name,
+            number,
+            f"field '{problem[0]}' {problem[1]}",
+            event_id if isinstance(event_id, str) and len(event_id) <= 200 else None,
+        )
     try:
         return parse_event(obj)
     except InvalidFieldError as err:

@@ -13,7 +13,7 @@ from typing import Any
 from domain.catalogue import NOT_STATED
 from infra.interop.amounts import add_days, decimal_amount, iso_day
 from infra.interop.options import ImportOptions
-from infra.interop.parties import Party, identifier_key
+from infra.interop.parties import Party, identifier_key, match_key
 from infra.interop.report import BadValue, Missing
 
 EXTENSION = "cledger"  # our own namespace in releases and parties (README: "OCDS export")
@@ -51,6 +51,14 @@ def items(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
+def tags(release: dict[str, Any]) -> set[str]:
+    """A release's tags: the strings of its `tag` list (a lone string taken as one tag)."""
+    value = release.get("tag")
+    if isinstance(value, str):
+        return {value}
+    return {t for t in value if isinstance(t, str)} if isinstance(value, list) else set()
+
+
 def commissioner_kind(name: str) -> str:
     """NHS commissioners and councils by their names; an NHS body of no commissioning kind is
     `unknown`; any other public buyer `other_public`."""
@@ -77,10 +85,10 @@ def party(release: dict[str, Any], ref: Any, field: str) -> Party:
             (p for p in items(release.get("parties")) if str(p.get("id")) == str(ref["id"])), {}
         )
     org = {**ref, **full}
-    identifiers: list[str] = []
+    identifiers: list[str] = []  # as published; one spelling of each
     for ident in [obj(org.get("identifier")), *items(org.get("additionalIdentifiers"))]:
         key = identifier_key(ident.get("scheme"), ident.get("id"))
-        if key and key not in identifiers:
+        if key and match_key(key) not in {match_key(i) for i in identifiers}:
             identifiers.append(key)
     name = org.get("name") or obj(org.get("identifier")).get("legalName")
     if not isinstance(name, str) or not name.strip():
@@ -175,7 +183,7 @@ def term(
     if end is None:
         days = period.value.get("durationInDays")
         if isinstance(days, int) and not isinstance(days, bool) and days > 0:
-            end = add_days(start, days - 1)
+            end = add_days(start, days - 1, f"{period.field}.durationInDays")
     if end is None:
         raise Missing(f"{period.field}.endDate", "no contract end date (nor durationInDays)")
     if end < start:
@@ -226,6 +234,16 @@ def title(release: dict[str, Any], award: dict[str, Any], contract: Located | No
         if isinstance(candidate, str) and candidate.strip():
             return " ".join(candidate.split())[:300]
     return str(release.get("ocid"))
+
+
+def states_title(release: dict[str, Any]) -> bool:
+    """Whether a release itself (not the process compiled so far) states a title: only then
+    can it restate one."""
+    tender = obj(release.get("tender"))
+    found = [tender.get("title"), tender.get("description")]
+    found += [a.get("title") for a in items(release.get("awards"))]
+    found += [x.get("title") for x in items(release.get("contracts"))]
+    return any(isinstance(t, str) and t.strip() for t in found)
 
 
 def service_category(

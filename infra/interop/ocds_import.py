@@ -7,10 +7,12 @@ work and stored in one transaction, or the first problem is named and nothing is
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from domain.ledger import Ledger
 from infra.interop.encoding import detect_encoding
+from infra.interop.library_warnings import counted
 from infra.interop.ocds_map import Context, map_process
 from infra.interop.ocds_read import read_releases
 from infra.interop.ocds_spool import ReleaseSpool
@@ -36,7 +38,9 @@ def import_ocds(
     the storing phase (the CLI's bars)."""
     report = InteropReport("ocds", files=[str(p) for p in paths], unit="releases")
     spool = ReleaseSpool()
-    try:
+    with ExitStack() as quiet:
+        quiet.callback(spool.close)
+        quiet.enter_context(counted(report.library_warnings))
         for path in paths:
             encoding = detect_encoding(path)
             report.encodings[str(path)] = encoding
@@ -50,8 +54,6 @@ def import_ocds(
         mapped: list[Staged] = []
         for ocid, releases in spool.processes():
             mapped.extend(map_process(ocid, releases, ctx))
-    finally:
-        spool.close()
     staged = parties.registrations() + mapped
     store(ledger, staged, report, progress=storing(len(staged)) if storing else None)
     return report

@@ -8,9 +8,13 @@ Each release is upgraded to OCDS 1.1 (`ocdskit`) and merged into the process's c
 - the end of an award's contract (`contracts[].awardID`; with one award, the only contract)
   moving later -> `Extended`; a changed value -> `Varied`;
 - `contractTermination` or contract status `terminated` -> `Terminated` (before the end) or
-  `Expired` (on or after it; OCDS uses `terminated` for completion too);
+  `Expired` (on or after it; OCDS uses `terminated` for completion too); a closing release that
+  also moves the end records both: a later end `Extended` first, an earlier end the day it ended;
+- a later award notice (`award`, `awardUpdate`) restating the award's value, term or title before
+  any change to the contract was recorded -> `Corrected` of the award (the source's restatement,
+  not a variation from the notice's date); a title restated later -> `Corrected` of its title;
 - any `*Cancellation` tag, or the award `cancelled` -> `Rescinded` (the award stays, with no
-  effect); supplier changes and an end moved earlier are reported, not recorded.
+  effect); supplier changes and an end moved earlier without closing are reported, not recorded.
 In a process of several awards a release's tags concern only the awards and contracts it names.
 Event ids are `ocds:<ocid>:<release id>:<what>` (`:<award id>` added for a further award), so
 importing the same releases again adds nothing.
@@ -18,7 +22,6 @@ importing the same releases again adds nothing.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -40,6 +43,7 @@ from infra.interop.amounts import (
     whole_life_of,
 )
 from infra.interop.amounts import days_inclusive as _days
+from infra.interop.bounds import one_line
 from infra.interop.ocds_schema import merge_rules
 from infra.interop.ocds_spool import Spooled
 from infra.interop.options import ImportOptions
@@ -49,6 +53,17 @@ from infra.interop.staging import Staged, native
 
 RECORDED_BY = "import:ocds"
 CANCELLATIONS = frozenset({"tenderCancellation", "awardCancellation", "contractCancellation"})
+AWARD_NOTICES = frozenset({"award", "awardUpdate"})
+CONTRACT_NOTICES = frozenset(
+    {
+        "contract",
+        "contractUpdate",
+        "contractAmendment",
+        "contractTermination",
+        "implementation",
+        "implementationUpdate",
+    }
+)
 
 
 @dataclass
@@ -75,6 +90,8 @@ class _State:
     amendments: set[str] = field(default_factory=set)
     done: bool = False
     lot: str | None = None  # the award id of a further award's agreement; None for the first
+    title: str | None = None  # the title recorded (None: unknown, taken from the next release)
+    changed: bool = False  # a change to the contract was recorded (Extended, Varied)
 
 
 _UNSET = object()
@@ -96,15 +113,20 @@ class _Process:
 
     # -- per release -------------------------------------------------------------------------
     def release(self, sp: Spooled) -> None:
-        release = _upgraded(sp)
         origin = Origin(sp.path, f"{self.ocid}/{sp.release_id}")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self.compiled.append(release)
-                view = self.compiled.asdict()
-        except (OCDSMergeError, TypeError, KeyError, AttributeError) as err:
-            raise origin.refuse(f"cannot be merged with ocdsmerge ({err})") from None
+            release = _upgraded(sp)
+        except (TypeError, KeyError, AttributeError, ValueError) as err:  # a malformed 1.0 release
+            raise origin.refuse(
+                f"cannot be upgraded from OCDS 1.0 with ocdskit ({one_line(repr(err))})"
+            ) from None
+        try:
+            self.compiled.append(release)  # its warnings: counted by import_ocds
+            view = self.compiled.asdict()
+        except (OCDSMergeError, TypeError, KeyError, AttributeError, ValueError) as err:
+            raise origin.refuse(
+                f"cannot be merged with ocdsmerge ({one_line(repr(err))})"
+            ) from None
         uri = sp.document.uri or ""  # a path would make the same release differ by folder
         day = iso_day("date", release.get("date"))
         assert day is not None  # the spool refused releases without a date
@@ -273,6 +295,7 @@ class _Process:
             _supplier_refs(award.value),
             {f.amendment_key(a) for a in f.amendments(contract)},
             lot=lot,
+            title=record["title"],
         )
         self.states[key] = state
         ctx.report.agreements.add(agreement_id)
@@ -305,18 +328,30 @@ class _Process:
             )
             state.done = True
             return
-        if self._endings(c, state, award, contract, why):
+        closing = self._closes(c, state, contract)
+        if closing and c.sp.compiled:
+            self._endings(c, state, award, contract, why)  # a snapshot: nothing but the ending
             return
         try:
             start, end, end_field = f.term(c.view, award, contract, c.day)
             amount, currency, value_field = f.value(award, contract)
         except Missing:
+            if closing:
+                self._endings(c, state, award, contract, why)
             return
-        del start
+        gbp, _ = in_pounds(f"{value_field}.currency", amount, currency, self.ctx.options.rates)
+        title = f.title(c.view, award.value, contract) if f.states_title(c.release) else None
+        if self._restates(c, state, fresh, closing):
+            self._correct(c, state, start, end, gbp, title, value_field)
+            return
+        self._retitle(c, state, title)
         old_end = state.end
+        ends_on: str | None = None  # the end a closing release states, when it moved earlier
         if end > old_end:
             self._emit(c, state, "extended", "Extended", decided, why or NOT_STATED, new_end=end)
             state.end = end
+        elif end < old_end and closing:
+            ends_on = end
         elif end < old_end:
             self.ctx.report.noticed.append(
                 Note(
@@ -326,7 +361,7 @@ class _Process:
                     end_field,
                 )
             )
-        gbp, _ = in_pounds(f"{value_field}.currency", amount, currency, self.ctx.options.rates)
+        del start
         self._revalue(c, state, gbp, old_end, decided, why, value_field)
         suppliers = _supplier_refs(award.value)
         if state.suppliers is not None and suppliers != state.suppliers:
@@ -340,6 +375,92 @@ class _Process:
                 )
             )
             state.suppliers = suppliers
+        if closing:
+            if ends_on is not None:
+                why = "; ".join(
+                    w for w in (why, f"end moved from {old_end} to {ends_on} as it closed") if w
+                )
+            self._endings(c, state, award, contract, why, on=ends_on)
+
+    def _closes(self, c: Ctx, state: _State, contract: f.Located | None) -> bool:
+        """Whether the release says the contract ended (terminated, or completed)."""
+        status = contract.value.get("status") if contract else None
+        return "contractTermination" in self._tags(c, state) or status == "terminated"
+
+    def _restates(self, c: Ctx, state: _State, fresh: list[Any], closing: bool) -> bool:
+        """A later award notice (`award`, `awardUpdate`) before any change to the contract was
+        recorded: what it states is what was awarded, restated (a typo put right), not a
+        variation from its date."""
+        tags = f.tags(c.release)
+        return (
+            bool(tags & AWARD_NOTICES)
+            and not tags & CONTRACT_NOTICES
+            and not (state.changed or fresh or closing or c.sp.compiled)
+        )
+
+    def _correct(
+        self,
+        c: Ctx,
+        state: _State,
+        start: str,
+        end: str,
+        gbp: Decimal,
+        title: str | None,
+        value_field: str,
+    ) -> None:
+        """The award as restated: a `Corrected` of the award event naming what changed."""
+        rate = gbp if self.ctx.options.value_basis == "annual" else annualise(gbp, start, end)
+        rate = Decimal(pounds(value_field, rate))
+        fields: dict[str, Any] = {}
+        said: list[str] = []
+        if (start, end) != (state.start, state.end):
+            fields.update(start=start, end=end)
+            said.append(f"term {state.start}..{state.end} -> {start}..{end}")
+        if gbp != state.amount:
+            said.append(f"value {pounds(value_field, state.amount)} -> {pounds(value_field, gbp)}")
+        if rate != state.rate:
+            fields["annual_value"] = f"{rate:.2f}"
+        if state.title is not None and title is not None and title != state.title:
+            fields["title"] = title
+            said.append(f"title {state.title!r} -> {title!r}")
+        state.start, state.end, state.amount, state.rate = start, end, gbp, rate
+        state.title = title or state.title
+        if not fields:
+            return
+        tags = ", ".join(sorted(f.tags(c.release)))
+        self._emit(
+            c,
+            state,
+            "corrected",
+            "Corrected",
+            c.day,
+            f"the source restated the award in release {c.sp.release_id} ({tags}) before any "
+            f"change to the contract: {'; '.join(said)}",
+            corrects=state.award_event_id,
+            fields=fields,
+        )
+
+    def _retitle(self, c: Ctx, state: _State, title: str | None) -> None:
+        """A title restated by a later release: the ledger has no event that renames an
+        agreement, so the award's title is corrected (its rationale says by which release)."""
+        if title is None:
+            return
+        if state.title is None:
+            state.title = title
+            return
+        if title == state.title:
+            return
+        old, state.title = state.title, title
+        self._emit(
+            c,
+            state,
+            "retitled",
+            "Corrected",
+            c.day,
+            f"the source restated the title in release {c.sp.release_id}: {old!r} -> {title!r}",
+            corrects=state.award_event_id,
+            fields={"title": title},
+        )
 
     def _award_of(self, c: Ctx, state: _State) -> f.Located | None:
         """The state's award in the compiled release: by its id; for the first agreement, with
@@ -359,7 +480,7 @@ class _Process:
         """The release's tags that concern this agreement: all of them in a process of one
         award; with several, only when the release itself names this award or its contract,
         or names no award nor contract at all (a notice about the whole process)."""
-        tags = set(c.release.get("tag") or [])
+        tags = f.tags(c.release)
         several = (
             state.lot is not None
             or len(self.states) > 1
@@ -418,12 +539,13 @@ class _Process:
         why: str = "",
         *,
         snapshot: bool = False,
+        on: str | None = None,
     ) -> bool:
         """An ending, when the release says the contract ended. In a snapshot (a compiled
         release, or the very release that first shows the award) the release's date is not
-        when it ended: an ending before the end date is then reported, not recorded."""
-        status = contract.value.get("status") if contract else None
-        if "contractTermination" not in self._tags(c, state) and status != "terminated":
+        when it ended: an ending before the end date is then reported, not recorded. `on`: the
+        earlier end the closing release states, the day it ended."""
+        if not self._closes(c, state, contract):
             return False
         if c.day < state.end and (snapshot or c.sp.compiled):
             self.ctx.report.noticed.append(
@@ -437,7 +559,9 @@ class _Process:
             )
             state.done = True
             return True
-        if c.day < state.end:
+        if on is not None and on < state.end:
+            self._emit(c, state, "terminated", "Terminated", on, why or NOT_STATED)
+        elif c.day < state.end:
             self._emit(c, state, "terminated", "Terminated", c.day, why or NOT_STATED)
         else:
             self._emit(c, state, "expired", "Expired", c.day, why or None)
@@ -465,6 +589,8 @@ class _Process:
         }
         if why:
             record["rationale"] = why
+        if type_ in ("Extended", "Varied"):
+            state.changed = True
         self.out.append((native(record, c.origin), c.origin))
 
     def _commissioner_attributes(self, view: dict[str, Any], buyer: f.Located) -> dict[str, Any]:
@@ -561,4 +687,6 @@ def _seeded(agreement: Any, award_id: str | None, lot: str | None) -> _State:
         None,
         done=terms.ended is not None or award is None,
         lot=lot,
+        title=award.data.get("title") if award else None,
+        changed=len(terms.values) > 1 or len(terms.terms) > 1,
     )

@@ -17,6 +17,7 @@ from typing import IO, Any
 import ijson
 import orjson
 
+from infra.interop.bounds import TooDeep, one_line, parse_events
 from infra.interop.encoding import open_utf8
 from infra.interop.report import RecordRefused
 
@@ -86,7 +87,9 @@ def _json_lines(
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as err:
             raise RecordRefused(
-                name, f"line {number}", f"malformed JSON ({err}); expected one JSON value a line"
+                name,
+                f"line {number}",
+                f"malformed JSON ({one_line(str(err))}); expected one JSON value a line",
             ) from None
         document = Document(number)
         items = value if isinstance(value, list) else [value]
@@ -179,7 +182,7 @@ def _json_document(
         return ".".join(p for p in parts if p)
 
     try:
-        for prefix, event, value in ijson.parse(stream, multiple_values=True, use_float=True):
+        for prefix, event, value in parse_events(stream, multiple_values=True, use_float=True):
             if builder is not None:
                 builder.event(event, value)
                 depth += 1 if event in _OPEN else -1 if event in _CLOSE else 0
@@ -251,9 +254,13 @@ def _json_document(
                 continue
             if prefix == "" and event in _SCALARS:
                 raise RecordRefused(name, "(the document)", "expected a JSON object or array")
-    except ijson.JSONError as err:
+    except TooDeep as deep:
+        where = f"document {documents}" if documents else "(the document)"
+        raise RecordRefused(name, where, str(deep), deep.path) from None
+    except (ijson.JSONError, ValueError) as err:  # ValueError: a number Python cannot hold
+        where = f"document {documents}" if documents else "(the document)"
         raise RecordRefused(
             name,
-            f"after {sum(counters.values())} items of document {documents}",
-            f"malformed JSON ({err})",
+            f"{where}, after {sum(counters.values())} releases or records",
+            f"malformed JSON ({one_line(str(err))})",
         ) from None

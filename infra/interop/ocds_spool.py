@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from infra.interop.amounts import instant
+from infra.interop.bounds import json_problem
 from infra.interop.ocds_read import Document, FoundRelease
 from infra.interop.report import BadValue, RecordRefused
 
@@ -75,6 +76,9 @@ class ReleaseSpool:
         self.duplicates = 0
 
     def add(self, found: FoundRelease) -> None:
+        problem = json_problem(found.release)
+        if problem is not None:
+            raise RecordRefused(found.path, found.position, problem[1], problem[0])
         ocid, rid, when = release_identity(found)
         body = orjson.dumps(found.release, option=orjson.OPT_SORT_KEYS)
         digest = hashlib.blake2b(body, digest_size=16).digest()

@@ -2,9 +2,12 @@
 
 A party is matched by identifier first (org-id style `GB-COH-01234567`, `GB-CHC-1000001`,
 `GB-NHS-RAT`; a provider's `charity_number`, `company_number` and `ods_code` count; an empty
-identifier counts as none), else by normalised name (case, punctuation, `&`/`and`, a leading
-`the` and trailing legal forms such as `Ltd` ignored). A name shared by two different ledger
-organisations, or one whose holder has a different identifier of the same scheme, does not match.
+identifier counts as none), compared ignoring case, spaces and a Companies House number's
+leading zeros (registries' numbers do not differ by those: `sc012345` is `SC012345`), but stored
+exactly as the source published it (outer spaces trimmed); else by normalised name (case,
+punctuation, `&`/`and`, a leading `the` and trailing legal forms such as `Ltd` ignored). A name
+shared by two different ledger organisations, or one whose holder has a different identifier of
+the same scheme, does not match.
 Anything unmatched is created, once, registered on the earliest day the import uses it, with an
 id derived from its identifier (or its name), so a re-import finds it again.
 """
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.catalogue import LedgerEvent, parse_event
+from domain.errors import LedgerError
 from domain.ledger import Ledger
 from infra.interop.party_events import party_events
 from infra.interop.report import Origin, PartyCounts
@@ -38,16 +42,32 @@ def normalise_name(name: str) -> str:
 
 
 def identifier_key(scheme: Any, ident: Any) -> str | None:
-    """`SCHEME-ID` in a canonical spelling, or None for an empty identifier."""
+    """`SCHEME-ID` as the source spelled it (outer spaces trimmed), or None for an empty
+    identifier. Compared through `match_key`."""
     if ident is None or isinstance(ident, bool):
         return None
-    value = re.sub(r"\s+", "", str(ident)).upper()
+    value = str(ident).strip()
     if not value:
         return None
-    code = re.sub(r"\s+", "", str(scheme or "")).upper() or "X-UNKNOWN"
-    if code == "GB-COH" and value.isdigit():
-        value = value.zfill(8)
+    code = str(scheme or "").strip() or "X-UNKNOWN"
     return f"{code}-{value}"
+
+
+def split_identifier(identifier: str) -> tuple[str, str]:
+    """(scheme, id) of `SCHEME-ID`: org-id schemes are two parts (`GB-COH`, `X-UNKNOWN`)."""
+    parts = identifier.split("-", 2)
+    if len(parts) == 3:
+        return f"{parts[0]}-{parts[1]}", parts[2]
+    return "", identifier
+
+
+def match_key(identifier: str) -> str:
+    """What identifies an organisation in `SCHEME-ID`, whatever its spelling: case and spaces
+    ignored, a Companies House number's leading zeros added."""
+    scheme, value = split_identifier(re.sub(r"\s+", "", identifier).upper())
+    if scheme == "GB-COH" and value.isdigit():
+        value = value.zfill(8)
+    return f"{scheme}-{value}" if scheme else value
 
 
 def slug(text: str, limit: int = 80) -> str:
@@ -77,9 +97,10 @@ class _Index:
         for name in names:
             if normalise_name(name):
                 self.names[normalise_name(name)].add(ref)
-        for key in identifiers:
+        for identifier in identifiers:
+            key = match_key(identifier)
             self.identifiers.setdefault(key, ref)
-            self.schemes[ref][key.rsplit("-", 1)[0]] = key
+            self.schemes[ref][split_identifier(key)[0]] = key
 
     def by_name(self, party: Party) -> str | None:
         found = self.names.get(normalise_name(party.name), set())
@@ -87,8 +108,9 @@ class _Index:
             return None
         ref = next(iter(found))
         held = self.schemes.get(ref, {})
-        for key in party.identifiers:
-            scheme = key.rsplit("-", 1)[0]
+        for identifier in party.identifiers:
+            key = match_key(identifier)
+            scheme = split_identifier(key)[0]
             if scheme in held and held[scheme] != key:
                 return None  # same name, different organisation
         return ref
@@ -176,7 +198,8 @@ class PartyBook:
     def _match(self, index: _Index, party: Party) -> tuple[str, str | None]:
         if party.ledger_id and party.ledger_id in index.refs:
             return "identifier", party.ledger_id
-        for key in party.identifiers:
+        for identifier in party.identifiers:
+            key = match_key(identifier)
             if key in index.identifiers:
                 return "identifier", index.identifiers[key]
         ref = index.by_name(party)
@@ -189,7 +212,7 @@ class PartyBook:
         if party.ledger_id:
             return party.ledger_id
         base = (
-            slug(party.identifiers[0])
+            slug(match_key(party.identifiers[0]))
             if party.identifiers
             else "name-" + slug(normalise_name(party.name) or party.name)
         )
@@ -217,10 +240,18 @@ class PartyBook:
             }
             if kind == "provider":
                 for scheme, field_name in _SCHEME_FIELDS.items():
-                    for key in new.party.identifiers:
-                        if key.startswith(scheme + "-") and field_name not in record:
-                            record[field_name] = key[len(scheme) + 1 :]
+                    for identifier in new.party.identifiers:
+                        published_scheme, value = split_identifier(identifier)
+                        if published_scheme.upper() == scheme and field_name not in record:
+                            record[field_name] = value
             if new.party.identifiers:
                 record["org_identifiers"] = list(new.party.identifiers)
-            out.append((parse_event(record), new.origin))
+            try:
+                event = parse_event(record)
+            except LedgerError as err:  # a name or identifier the format refuses
+                raise new.origin.refuse(
+                    f"its {kind} '{new.party.name[:80]}' maps to a {record['type']} event that "
+                    f"is invalid: {err}"
+                ) from None
+            out.append((event, new.origin))
         return out

@@ -65,7 +65,11 @@ def import_registers(
     dates = [s.date for s, _ in snapshots]
     if len(set(dates)) != len(dates):
         twice = next(d for d in dates if dates.count(d) > 1)
-        raise LedgerError(f"two snapshots dated {twice}; expected one register per date")
+        both = [str(s.path) for s, _ in snapshots if s.date == twice]
+        raise LedgerError(
+            f"{both[1]}: two snapshots dated {twice} (this and {both[0]}); expected one "
+            "register per date"
+        )
     for snapshot, mapping in snapshots:
         history.snapshot(snapshot, mapping)
     store(ledger, history.parties.registrations() + history.out, report)

@@ -20,6 +20,7 @@ from typing import Any
 
 from domain.errors import LedgerError
 from infra.interop.amounts import DAY_FIRST_FORMATS, day_first_date, decimal_amount
+from infra.interop.bounds import cell_problem, csv_refusal, shorten, visible, wide_csv_cells
 from infra.interop.encoding import detect_encoding, open_text
 from infra.interop.options import load_mapping
 from infra.interop.parties import Party, identifier_key
@@ -117,8 +118,9 @@ def choose_mapping(path: Path, header: list[str], given: dict[str, Any]) -> tupl
         if columns is not None:
             return mapping, columns
     wanted = ", ".join(REQUIRED)
+    shown = ", ".join(shorten(visible(h), 40) for h in header[:40] if h)
     raise LedgerError(
-        f"{path}: the header ({', '.join(h for h in header if h)}) has no column for one of "
+        f"{path}: the header ({shown}) has no column for one of "
         f"{wanted}; expected a --mapping file naming them (see examples/registers)"
     )
 
@@ -128,30 +130,41 @@ def read_snapshot(path: Path, given: dict[str, Any]) -> tuple[Snapshot, dict[str
     encoding = detect_encoding(path)
     rows: dict[str, RegisterRow] = {}
     skipped: list[tuple[int, str, str]] = []
-    with open_text(path, encoding) as handle:
+    with wide_csv_cells(), open_text(path, encoding) as handle:
         reader = csv.reader(handle)
-        header = next(reader, [])
-        mapping, columns = choose_mapping(path, header, given)
-        index = {name: header.index(title) for name, title in columns.items()}
-        formats = tuple(mapping.get("date_formats") or DAY_FIRST_FORMATS)
-        for number, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
-                continue
+        number = 0
+        try:
+            header = next(reader, [])
+            number = 1
+            problem = cell_problem(header, [])
+            if problem is not None:
+                raise RecordRefused(str(path), "row 1 (the header)", problem[1], problem[0])
+            mapping, columns = choose_mapping(path, header, given)
+            index = {name: header.index(title) for name, title in columns.items()}
+            formats = tuple(mapping.get("date_formats") or DAY_FIRST_FORMATS)
+            for number, cells in enumerate(reader, start=2):
+                if not any(c.strip() for c in cells):
+                    continue
+                problem = cell_problem(cells, header)
+                if problem is not None:
+                    raise RecordRefused(str(path), f"row {number}", problem[1], problem[0])
 
-            def cell(name: str, cells: list[str] = cells) -> str:
-                i = index.get(name)
-                return cells[i].strip() if i is not None and i < len(cells) else ""
+                def cell(name: str, cells: list[str] = cells) -> str:
+                    i = index.get(name)
+                    return cells[i].strip() if i is not None and i < len(cells) else ""
 
-            reference = cell("reference")
-            if not reference:
-                skipped.append((number, columns["reference"], "no reference"))
-                continue
-            try:
-                _add_row(rows, reference, number, cell, columns, mapping, formats)
-            except BadValue as bad:
-                raise RecordRefused(
-                    str(path), f"row {number} ({reference})", bad.problem, bad.field
-                ) from None
+                reference = cell("reference")
+                if not reference:
+                    skipped.append((number, columns["reference"], "no reference"))
+                    continue
+                try:
+                    _add_row(rows, reference, number, cell, columns, mapping, formats)
+                except BadValue as bad:
+                    raise RecordRefused(
+                        str(path), f"row {number} ({reference})", bad.problem, bad.field
+                    ) from None
+        except csv.Error as err:
+            raise RecordRefused(str(path), f"row {number + 1}", csv_refusal(err)) from None
     return Snapshot(path, date, rows, encoding, skipped), mapping
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from domain.errors import LedgerError
 from domain.recording import RecordReport
+from infra.interop.bounds import visible
 
 SHOWN = 20  # notes listed on the terminal; the JSON report (--report) has them all
 
@@ -26,7 +27,7 @@ class RecordRefused(LedgerError):
         where = f"{path}: record {record}"
         if field_name:
             where += f", field '{field_name}'"
-        super().__init__(f"{where}: {message}; nothing was imported")
+        super().__init__(visible(f"{where}: {message}; nothing was imported"))
 
 
 class BadValue(Exception):
@@ -112,6 +113,7 @@ class InteropReport:
     already_present: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
     unit: str = "records"
+    library_warnings: Counter[str] = field(default_factory=Counter)  # by kind, never printed raw
 
     def absorb(self, stored: RecordReport) -> None:
         self.recorded += stored.recorded
@@ -138,6 +140,12 @@ class InteropReport:
         unusual = {p: e for p, e in self.encodings.items() if e != "utf-8"}
         for path, encoding in unusual.items():
             out.append(f"{path}: not UTF-8; read as {encoding}")
+        if self.library_warnings:
+            kinds = sorted(self.library_warnings.items(), key=lambda kv: (-kv[1], kv[0]))
+            out.append(f"library warnings {sum(self.library_warnings.values())}:")
+            out.extend(f"  {n} x {what}" for what, n in kinds[:SHOWN])
+            if len(kinds) > SHOWN:
+                out.append(f"  ... and {len(kinds) - SHOWN} more kinds (see --report FILE)")
         for title, notes in (("skipped", self.skipped), ("noticed", self.noticed)):
             if notes:
                 out.append(f"{title} {len(notes)}:")
@@ -175,4 +183,5 @@ class InteropReport:
             "by_type": dict(sorted(self.by_type.items())),
             "skipped": notes(self.skipped),
             "noticed": notes(self.noticed),
+            "library_warnings": dict(sorted(self.library_warnings.items())),
         }
