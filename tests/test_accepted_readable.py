@@ -10,7 +10,8 @@ catalogue (`parse_event`): accepted or refused. The accepted worlds are recorded
 one store (SQLite and PostgreSQL), a world the ledger's rules refuse set apart, and then every
 view and export runs on the store (JSON, CSV, XLSX, Parquet, OCDS, the native export, the
 terminal tables): none may fail, and the native export must re-import as it is. The counts
-(accepted, refused by a value, refused by a rule) are printed in pytest's summary (tests/fuzz_summary.py).
+(accepted, refused by a value, refused by a rule) are printed in pytest's summary
+(tests/fuzz_summary.py).
 """
 
 from __future__ import annotations
