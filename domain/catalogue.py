@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -24,12 +23,27 @@ Parser = Callable[[str, Any], Any]
 NOT_STATED = "not stated in the source"
 
 
+class Reading(NamedTuple):
+    """A stored value that reads other than it is stored (`EventType.read_data`)."""
+
+    field: str
+    stored: Any
+    read: Any
+
+
 @dataclass(frozen=True)
 class Field:
+    """A field of an event type: its name and its kind of value (`domain.values.FieldType`),
+    which checks it at the boundary and reads it back from a store."""
+
     name: str
-    parse: Parser
+    type: v.FieldType
     required: bool = True
     help: str = ""
+
+    @property
+    def parse(self) -> Parser:
+        return self.type.parse
 
 
 @dataclass(frozen=True)
@@ -40,24 +54,55 @@ class EventType:
     help: str
     rationale_rule: Callable[[Mapping[str, Any]], str | None] = lambda data: None
     field_names: frozenset[str] = field(init=False)
+    by_name: Mapping[str, Field] = field(init=False, repr=False)
+    parsers: tuple[tuple[str, Parser, bool, str], ...] = field(init=False, repr=False)
+    readers: tuple[tuple[str, Callable[[Any], Any]], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_names", frozenset(f.name for f in self.fields))
+        object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+        parsers = tuple(
+            (f.name, f.type.parse, f.required, f.help or "a value") for f in self.fields
+        )
+        object.__setattr__(self, "parsers", parsers)
+        object.__setattr__(self, "readers", tuple((f.name, f.type.read) for f in self.fields))
 
     def parse_data(self, raw: Mapping[str, Any], *, prefix: str = "") -> dict[str, Any]:
         """Parse this type's fields of `raw`; unknown extra fields are kept as they are."""
         data: dict[str, Any] = {}
-        for f in self.fields:
-            value = raw.get(f.name)
+        for name, parse, required, expected in self.parsers:
+            value = raw.get(name)
             if value is None:
-                if f.required:
-                    raise InvalidFieldError(prefix + f.name, f.help or "a value", missing=True)
+                if required:
+                    raise InvalidFieldError(prefix + name, expected, missing=True)
                 continue
-            data[f.name] = f.parse(prefix + f.name, value)
+            data[name] = parse(prefix + name, value)
         for key, value in raw.items():
             if key not in self.field_names and key not in COMMON_FIELDS and value is not None:
                 data[key] = value
         return data
+
+    def read_data(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reading]]:
+        """This type's fields of `raw` as a store holds them, read leniently by each field's
+        kind (never an error: a ledger recorded before a check applied must read again), and
+        the values that read other than they are stored. Unknown extra fields kept as they are.
+        When every value reads as stored (the usual case), `raw` itself is given back."""
+        changed: list[Reading] = []
+        for name, read in self.readers:
+            value = raw.get(name)
+            if value is not None:
+                got = read(value)
+                if got is not value and got != value:
+                    changed.append(Reading(name, value, got))
+        if not changed and type(raw) is dict:
+            return raw, changed
+        data = {k: x for k, x in raw.items() if k not in COMMON_FIELDS and x is not None}
+        for name, _, got in changed:
+            if got is None:
+                data.pop(name, None)
+            else:
+                data[name] = got
+        return data, changed
 
 
 def _always(why: str) -> Callable[[Mapping[str, Any]], str | None]:
@@ -70,33 +115,26 @@ def _direct_award_rule(data: Mapping[str, Any]) -> str | None:
     return None
 
 
-_text = v.parse_text
-_date = v.parse_date
-_money = v.parse_money
-_ids = v.parse_id_list
+_text = v.TEXT
+_id = v.IDENTIFIER
+_notes = v.NOTES
+_date = v.DATE
+_money = v.MONEY
+_ids = v.IDS
+_choice = v.choice
 
 
-def _choice(choices: tuple[str, ...]) -> Parser:
-    return partial(v.parse_choice, choices=choices)
-
-
-def _fields_object(field_name: str, value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict) or not value:
-        raise InvalidFieldError(field_name, "a non-empty object of corrected field values", value)
-    return dict(value)
-
-
-_AGREEMENT = Field("agreement_id", _text, help="the agreement's id")
-_PROVIDER = Field("provider_id", _text, help="the provider's id")
-_COMMISSIONER = Field("commissioner_id", _text, help="the commissioner's id")
+_AGREEMENT = Field("agreement_id", _id, help="the agreement's id")
+_PROVIDER = Field("provider_id", _id, help="the provider's id")
+_COMMISSIONER = Field("commissioner_id", _id, help="the commissioner's id")
 
 _AWARD_FIELDS = (
     _AGREEMENT,
     Field("kind", _choice(v.AGREEMENT_KINDS), help="one of " + ", ".join(v.AGREEMENT_KINDS)),
     Field("title", _text, help="a title"),
-    Field("service_category", v.parse_slug, help="a service category slug"),
-    Field("commissioners", v.parse_commissioner_shares, help="a list of {commissioner_id, share}"),
-    Field("providers", v.parse_provider_shares, help="a list of {provider_id, role, share}"),
+    Field("service_category", v.SLUG, help="a service category slug"),
+    Field("commissioners", v.COMMISSIONER_SHARES, help="a list of {commissioner_id, share}"),
+    Field("providers", v.PROVIDER_SHARES, help="a list of {provider_id, role, share}"),
     Field("annual_value", _money, help='money per annum as a string ("40000.00")'),
     Field("start", _date, help="a date YYYY-MM-DD"),
     Field("end", _date, help="a date YYYY-MM-DD"),
@@ -104,13 +142,13 @@ _AWARD_FIELDS = (
     Field(
         "funding_stream", _choice(v.FUNDING_STREAMS), help="one of " + ", ".join(v.FUNDING_STREAMS)
     ),
-    Field("responsible_lead", _text, required=False),
+    Field("responsible_lead", _id, required=False),
 )
 
 _SUBJECT_REFS = (
-    Field("agreement_id", _text, required=False),
-    Field("provider_id", _text, required=False),
-    Field("commissioner_id", _text, required=False),
+    Field("agreement_id", _id, required=False),
+    Field("provider_id", _id, required=False),
+    Field("commissioner_id", _id, required=False),
 )
 
 _TYPES = (
@@ -140,7 +178,7 @@ _TYPES = (
         "commissioner",
         (
             _COMMISSIONER,
-            Field("into", _text, help="the successor commissioner's id"),
+            Field("into", _id, help="the successor commissioner's id"),
         ),
         "a commissioner merges into a successor, which takes its portfolio",
     ),
@@ -149,9 +187,7 @@ _TYPES = (
         "commissioner",
         (
             _COMMISSIONER,
-            Field(
-                "successors", v.parse_successor_shares, help="a list of {commissioner_id, share}"
-            ),
+            Field("successors", v.SUCCESSOR_SHARES, help="a list of {commissioner_id, share}"),
         ),
         "a commissioner is abolished; successors take its portfolio in shares",
     ),
@@ -164,9 +200,9 @@ _TYPES = (
             Field("name", _text, help="a name"),
             Field("sector", _choice(v.SECTORS), help="one of " + ", ".join(v.SECTORS)),
             Field("size_band", _choice(v.SIZE_BANDS), help="one of " + ", ".join(v.SIZE_BANDS)),
-            Field("charity_number", _text, required=False),
-            Field("company_number", _text, required=False),
-            Field("ods_code", _text, required=False),
+            Field("charity_number", _id, required=False),
+            Field("company_number", _id, required=False),
+            Field("ods_code", _id, required=False),
         ),
         "a provider enters the ledger with its sector, size band and identifiers",
     ),
@@ -191,7 +227,7 @@ _TYPES = (
         "provider",
         (
             _PROVIDER,
-            Field("into", _text, help="the successor provider's id"),
+            Field("into", _id, help="the successor provider's id"),
         ),
         "a provider merges into a successor",
     ),
@@ -232,7 +268,7 @@ _TYPES = (
         (
             _AGREEMENT,
             Field("annual_value", _money, required=False),
-            Field("scope", _text, required=False),
+            Field("scope", _notes, required=False),
             Field("applies_from", _date, required=False),
         ),
         "value or scope changed from a date",
@@ -247,11 +283,11 @@ _TYPES = (
                 _choice(v.RESTRUCTURE_CHANGES),
                 help="one of " + ", ".join(v.RESTRUCTURE_CHANGES),
             ),
-            Field("related_agreements", v.parse_related_ids, help="a list of agreement ids"),
-            Field("provider_id", _text, required=False),
-            Field("commissioner_id", _text, required=False),
-            Field("providers", v.parse_provider_shares, required=False),
-            Field("commissioners", v.parse_commissioner_shares, required=False),
+            Field("related_agreements", v.RELATED_IDS, help="a list of agreement ids"),
+            Field("provider_id", _id, required=False),
+            Field("commissioner_id", _id, required=False),
+            Field("providers", v.PROVIDER_SHARES, required=False),
+            Field("commissioners", v.COMMISSIONER_SHARES, required=False),
         ),
         "merged, split, novated, alliance membership or subcontract changed, or moved commissioner",
     ),
@@ -260,8 +296,8 @@ _TYPES = (
         "agreement",
         (
             _AGREEMENT,
-            Field("successor_agreement_id", _text, help="the successor agreement's id"),
-            Field("incumbent_retained", v.parse_bool, help="true or false"),
+            Field("successor_agreement_id", _id, help="the successor agreement's id"),
+            Field("incumbent_retained", v.BOOLEAN, help="true or false"),
         ),
         "a competition was run; names the successor agreement",
     ),
@@ -287,10 +323,10 @@ _TYPES = (
             _AGREEMENT,
             Field(
                 "commissioners",
-                v.parse_commissioner_shares,
+                v.COMMISSIONER_SHARES,
                 help="a list of {commissioner_id, share}",
             ),
-            Field("notes", _text, help="the settlement's notes"),
+            Field("notes", _notes, help="the settlement's notes"),
             Field("applies_from", _date, required=False),
         ),
         "a settlement between commissioners on who pays what share",
@@ -301,12 +337,12 @@ _TYPES = (
         "lead",
         (
             Field("agreements", _ids, required=False),
-            Field("portfolio_of", _text, required=False),
-            Field("from_lead", _text, help="the lead handing over"),
-            Field("to_lead", _text, help="the lead taking over"),
-            Field("from_commissioner", _text, required=False),
-            Field("to_commissioner", _text, required=False),
-            Field("notes", _text, required=False),
+            Field("portfolio_of", _id, required=False),
+            Field("from_lead", _id, help="the lead handing over"),
+            Field("to_lead", _id, help="the lead taking over"),
+            Field("from_commissioner", _id, required=False),
+            Field("to_commissioner", _id, required=False),
+            Field("notes", _notes, required=False),
         ),
         "agreements or a whole portfolio pass from one lead to another",
         _always("guidance expects every handover to say why"),
@@ -316,8 +352,8 @@ _TYPES = (
         "Corrected",
         "target",
         (
-            Field("corrects", _text, help="the event_id of the corrected event"),
-            Field("fields", _fields_object, help="an object of corrected field values"),
+            Field("corrects", _id, help="the event_id of the corrected event"),
+            Field("fields", v.OBJECT, help="an object of corrected field values"),
             *_SUBJECT_REFS,
         ),
         "replaces fields of an earlier event from that event's effective date",
@@ -326,7 +362,7 @@ _TYPES = (
         "Rescinded",
         "target",
         (
-            Field("rescinds", _text, help="the event_id of the rescinded event"),
+            Field("rescinds", _id, help="the event_id of the rescinded event"),
             *_SUBJECT_REFS,
         ),
         "withdraws an earlier event, which stays in the ledger with no effect",
@@ -336,6 +372,15 @@ _TYPES = (
 CATALOGUE: dict[str, EventType] = {t.name: t for t in _TYPES}
 RESERVED_FIELDS = ("recorded_at", "timestamp", "recorded_time")
 COMMON_FIELDS = ("event_id", "type", "effective_on", "recorded_by", "rationale", "source")
+# the kind of each common field's value (`type` is a catalogue name)
+COMMON_TYPES: dict[str, v.FieldType] = {
+    "event_id": v.IDENTIFIER,
+    "effective_on": v.DATE,
+    "recorded_by": v.TEXT,
+    "rationale": v.NOTES,
+    "source": v.TEXT,
+}
+CORRECTABLE_COMMON = ("effective_on", "recorded_by", "rationale", "source")
 AWARD_TYPES = frozenset({"GrantAwarded", "ContractAwarded"})
 ENDING_TYPES = frozenset({"Terminated", "Decommissioned", "Expired"})
 CORRECTION_TYPES = frozenset({"Corrected", "Rescinded"})
@@ -413,14 +458,25 @@ def parse_event(raw: Any) -> LedgerEvent:
                 "event is stored, never set by a file or a command",
                 raw[reserved],
             )
-    event_id = _required_text(raw, "event_id", "a stable id string chosen by the writer")
+    # the common fields' kinds (COMMON_TYPES) called directly: the import's hot path
+    event_id = raw.get("event_id")
+    if event_id is None:
+        raise InvalidFieldError("event_id", "a stable id string chosen by the writer", missing=True)
+    event_id = v.parse_id("event_id", event_id)
     effective_on = raw.get("effective_on")
     if effective_on is None:
         raise InvalidFieldError("effective_on", "a date YYYY-MM-DD", missing=True)
     effective_on = v.parse_date("effective_on", effective_on)
-    recorded_by = _required_text(raw, "recorded_by", "who entered it")
-    rationale = _optional_text(raw, "rationale")
-    source = _optional_text(raw, "source")
+    recorded_by = raw.get("recorded_by")
+    if recorded_by is None:
+        raise InvalidFieldError("recorded_by", "who entered it", missing=True)
+    recorded_by = v.parse_text("recorded_by", recorded_by)
+    rationale = raw.get("rationale")
+    if rationale is not None:
+        rationale = v.parse_notes("rationale", rationale)
+    source = raw.get("source")
+    if source is not None:
+        source = v.parse_text("source", source)
     try:
         data = spec.parse_data(raw)
     except InvalidFieldError as err:
@@ -432,19 +488,36 @@ def parse_event(raw: Any) -> LedgerEvent:
     return LedgerEvent(event_id, spec.name, effective_on, recorded_by, rationale, source, data)
 
 
-def _required_text(raw: Mapping[str, Any], name: str, expected: str) -> str:
-    value = raw.get(name)
-    if value is None:
-        raise InvalidFieldError(name, expected, missing=True)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidFieldError(name, expected, value)
-    return value
+def stored_event(
+    event_id: str,
+    type_name: str,
+    effective_on: str,
+    recorded_by: str,
+    rationale: str | None,
+    source: str | None,
+    data: dict[str, Any],
+) -> LedgerEvent:
+    """An event as a store holds it, each value read by its field's kind (`FieldType.read`):
+    the same event when every value is canonical (the usual case, checked cheaply), else its
+    lenient reading, so a ledger recorded before a check applied replays and exports."""
+    read, _ = CATALOGUE[type_name].read_data(data)
+    return LedgerEvent(
+        event_id,
+        type_name,
+        v.read_date(effective_on) or effective_on,
+        v.read_text(recorded_by) or recorded_by,
+        None if rationale is None else v.read_notes(rationale),
+        None if source is None else v.read_text(source),
+        read,
+    )
 
 
-def _optional_text(raw: Mapping[str, Any], name: str) -> str | None:
-    value = raw.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidFieldError(name, "a non-empty string", value)
-    return value
+def check_corrected_fields(spec: EventType, fields: Mapping[str, Any], *, prefix: str) -> None:
+    """A correction names only fields the corrected type has (or the common fields it may
+    correct); its values are then checked by those fields' own kinds."""
+    for name in fields:
+        if name not in spec.field_names and name not in CORRECTABLE_COMMON:
+            known = ", ".join([*(f.name for f in spec.fields), *CORRECTABLE_COMMON])
+            raise InvalidFieldError(
+                f"{prefix}{name}", f"a field of {spec.name} ({known})", fields[name]
+            )

@@ -171,3 +171,8 @@ class ConcurrentChangeError(LedgerError):
 
 class ClockError(LedgerError):
     pass
+
+
+class StoredValueWarning(UserWarning):
+    """A value a store holds (recorded before the format checked it) is read other than it is
+    stored: the views read it as its kind's lenient reading says, and say so once."""

@@ -348,7 +348,7 @@ class UnitOfWork:
         if isinstance(subject, Portfolio):
             return self._rescind_handover(subject, event, target, now)
         if event.type == "Corrected":
-            self._check_references(corrected_event(target, d["fields"]))
+            self._check_references(corrected_event(target, d["fields"], strict=True))
         subject.check_with(event, now)  # type: ignore[attr-defined]
         subject.append(event, now)
         self._collect(subject, f"{subject.SUBJECT} '{target.subject_id}'")

@@ -15,7 +15,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from domain.catalogue import CATALOGUE, LedgerEvent, Subject
+from domain.catalogue import CATALOGUE, LedgerEvent, Subject, stored_event
 from domain.errors import AlreadyExistsError
 from domain.timeline import Fact, in_force, known_at
 
@@ -56,7 +56,7 @@ class LedgerSubject(Aggregate):
         data: dict[str, Any]
 
         def as_ledger_event(self) -> LedgerEvent:
-            return LedgerEvent(
+            return stored_event(
                 self.event_id,
                 type(self).__name__,
                 self.effective_on,

@@ -11,7 +11,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from domain.catalogue import CATALOGUE, CORRECTION_TYPES, LedgerEvent
+from domain.catalogue import (
+    CATALOGUE,
+    COMMON_TYPES,
+    CORRECTION_TYPES,
+    LedgerEvent,
+    check_corrected_fields,
+)
 from domain.errors import BackfillConflictError, InvalidCorrectionError, RuleBrokenError
 
 # Fields a correction may not change: they say *which* event and subject it is.
@@ -38,8 +44,14 @@ class Fact:
     recorded_at: dt.datetime
 
 
-def corrected_event(original: LedgerEvent, fields: dict[str, Any]) -> LedgerEvent:
-    """The original event with corrected fields, re-validated by its own type's parsers."""
+def corrected_event(
+    original: LedgerEvent, fields: dict[str, Any], *, strict: bool = False
+) -> LedgerEvent:
+    """The original event with corrected fields. `strict` (a correction being recorded): only
+    the fields the original's type has, each value checked by that field's kind. Otherwise (a
+    correction already stored, replayed or read by the views): values read leniently by the
+    same kinds, a field the type lacks or a value that cannot be read left out, so a ledger
+    recorded before these checks reads again."""
     fixed = sorted(FIXED_FIELDS & fields.keys())
     if fixed:
         raise InvalidCorrectionError(
@@ -48,16 +60,23 @@ def corrected_event(original: LedgerEvent, fields: dict[str, Any]) -> LedgerEven
             "recorded anew; responsibility moves by HandedOver)"
         )
     spec = CATALOGUE[original.type]
-    raw = {**original.data, **{k: v for k, v in fields.items() if k not in COMMON_CORRECTABLE}}
-    data = spec.parse_data(raw, prefix="fields.")
+    if strict:
+        check_corrected_fields(spec, fields, prefix="fields.")
+        own = {k: v for k, v in fields.items() if k not in COMMON_CORRECTABLE}
+        data = spec.parse_data({**original.data, **own}, prefix="fields.")
+    else:
+        own = {k: v for k, v in fields.items() if k in spec.field_names}
+        read, _ = spec.read_data(own)
+        data = {**original.data, **read}
     common: dict[str, Any] = {}
-    if "effective_on" in fields:
-        from domain.values import parse_date
-
-        common["effective_on"] = parse_date("fields.effective_on", fields["effective_on"])
-    for name in ("recorded_by", "rationale", "source"):
+    for name in ("effective_on", "recorded_by", "rationale", "source"):
         if name in fields:
-            common[name] = fields[name]
+            kind = COMMON_TYPES[name]
+            value = (
+                kind.parse(f"fields.{name}", fields[name]) if strict else kind.read(fields[name])
+            )
+            if value is not None:
+                common[name] = value
     return replace(original, data=data, **common)
 
 

@@ -22,6 +22,7 @@ import polars as pl
 
 from domain.catalogue import CATALOGUE, CORRECTION_TYPES, SUBJECT_FIELD, LedgerEvent
 from domain.timeline import corrected_event
+from domain.values import read_date
 from projections.families import (
     award_commissioners,
     award_providers,
@@ -36,7 +37,7 @@ from projections.families import (
     term_changes,
     variations,
 )
-from projections.payload import PAYLOAD, with_payload
+from projections.payload import PAYLOAD, read_dates, with_payload, without_backslashes
 
 __all__ = [
     "EVENT_SCHEMA",
@@ -126,7 +127,10 @@ def decode_stored(
     """
     if not states:
         return empty_frame()
-    parsed = pl.read_ndjson(io.BytesIO(b"\n".join(states)), schema=_STATE)
+    lines, backslashes = without_backslashes(b"\n".join(states))
+    parsed = pl.read_ndjson(io.BytesIO(lines), schema=_STATE)
+    if backslashes:
+        parsed = _with_backslashes(parsed)
     native = parsed.with_columns(
         pl.Series("notification_id", notification_ids, pl.Int64),
         pl.Series("topic", topics, pl.String).str.split(".").list.last().alias("type"),
@@ -140,6 +144,9 @@ def decode_native(native: pl.DataFrame, prior: pl.DataFrame | None = None) -> pl
     another form of the same event (the stream's messages, `consumers.messages`)."""
     if not native["type"].is_in(list(CATALOGUE)).all():
         native = native.filter(pl.col("type").is_in(list(CATALOGUE)))
+    native = native.with_columns(
+        read_dates(native["effective_on"], "effective_on", native["event_id"])
+    )
     decoded = with_payload(native).select(
         "notification_id",
         "type",
@@ -147,7 +154,7 @@ def decode_native(native: pl.DataFrame, prior: pl.DataFrame | None = None) -> pl
         _own_subject().alias("subject_id"),
         pl.coalesce("corrects", "rescinds").alias("target_id"),
         pl.lit(None, pl.Int64).alias("target_notification_id"),
-        pl.col("effective_on").str.to_date("%Y-%m-%d"),
+        "effective_on",
         pl.col("timestamp")
         .struct.field("_data_")
         .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", time_zone="UTC")
@@ -160,6 +167,16 @@ def decode_native(native: pl.DataFrame, prior: pl.DataFrame | None = None) -> pl
         *PAYLOAD.names(),
     )
     return resolve_targets(decoded, prior).select(EVENT_SCHEMA.names())
+
+
+def _with_backslashes(parsed: pl.DataFrame) -> pl.DataFrame:
+    """The backslashes `without_backslashes` set aside, back (escaped again in `data`)."""
+    text = [n for n, t in parsed.schema.items() if t == pl.String and n != "data"]
+    return parsed.with_columns(
+        *(pl.col(n).str.replace_all("\x00", "\\", literal=True) for n in text),
+        pl.col("data").str.replace_all("\x00", "\\\\", literal=True),
+        pl.col("moved").list.eval(pl.element().str.replace_all("\x00", "\\", literal=True)),
+    )
 
 
 def _own_subject() -> pl.Expr:
@@ -225,7 +242,7 @@ def frame_from_facts(facts: Iterable[FactLike]) -> pl.DataFrame:
                 "subject_id": e.subject_id,
                 "target_id": e.data.get("corrects") or e.data.get("rescinds"),
                 "target_notification_id": None,
-                "effective_on": dt.date.fromisoformat(e.effective_on),
+                "effective_on": _day(e.effective_on),
                 "recorded_at": f.recorded_at,
                 "recorded_by": e.recorded_by,
                 "rationale": e.rationale,
@@ -238,6 +255,13 @@ def frame_from_facts(facts: Iterable[FactLike]) -> pl.DataFrame:
         return empty_frame()
     frame = with_payload(pl.DataFrame(rows, schema=_PLAIN, orient="row"))
     return resolve_targets(frame, None).select(EVENT_SCHEMA.names())
+
+
+def _day(iso: str) -> dt.date | None:
+    """An event's date as the date kind reads it (a ledger may hold one recorded before the
+    format checked dates; `decode_stored` says so once)."""
+    read = read_date(iso)
+    return None if read is None else dt.date.fromisoformat(read)
 
 
 def as_known_at(frame: pl.LazyFrame, known_at: dt.datetime | None) -> pl.LazyFrame:
@@ -314,7 +338,9 @@ def amended(frame: pl.LazyFrame) -> Amended:
         if c["event_id"] in rescinded or target in rescinded or target not in by_id:
             continue
         base = merged.get(target) or _as_event(by_id[target])
-        merged[target] = corrected_event(base, orjson.loads(c["data"])["fields"])
+        fields = orjson.loads(c["data"]).get("fields")
+        if isinstance(fields, dict):  # read as the aggregate reads a stored correction
+            merged[target] = corrected_event(base, fields)
     replaced = [_with_event(by_id[t], e) for t, e in merged.items()]
     drop = rescinded | set(merged) | set(amendments["event_id"].to_list())
     numbers = touched.filter(pl.col("event_id").is_in(list(drop)))["notification_id"]
@@ -353,7 +379,7 @@ def _as_event(row: dict[str, Any]) -> LedgerEvent:
 def _with_event(row: dict[str, Any], event: LedgerEvent) -> dict[str, Any]:
     return {
         **{k: row[k] for k in _PLAIN},
-        "effective_on": dt.date.fromisoformat(event.effective_on),
+        "effective_on": _day(event.effective_on),
         "recorded_by": event.recorded_by,
         "rationale": event.rationale,
         "source": event.source,

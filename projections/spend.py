@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from domain.values import FIRST_DAY, LAST_DAY
 from projections.families import (
     Events,
     Families,
@@ -43,7 +44,11 @@ def financial_year(day: pl.Expr) -> pl.Expr:
     return (day.dt.year() - (day.dt.month() < 4).cast(pl.Int32)).cast(pl.Int32)
 
 
-_LABELS = {y: f"{y}/{(y + 1) % 100:02d}" for y in range(1900, 2200)}
+# every financial year a date the format accepts falls in (domain.values: the first day's year
+# began the April before), and a century beyond its last for views that look ahead
+_LABELS = {
+    y: f"{y}/{(y + 1) % 100:02d}" for y in range(int(FIRST_DAY[:4]) - 1, int(LAST_DAY[:4]) + 101)
+}
 
 
 def fy_label(year: pl.Expr) -> pl.Expr:

@@ -20,10 +20,11 @@ import importlib
 import os
 import re
 import sys
+import warnings
 
 import typer
 
-from domain.errors import LedgerError
+from domain.errors import LedgerError, StoredValueWarning
 
 # the command modules register on `app` when imported, in the order `--help` lists them
 # isort: off
@@ -43,6 +44,7 @@ _click = importlib.import_module(typer.BadParameter.__module__)
 def main() -> None:
     """Console entry point: one plain line on stderr for every error."""
     reflow_help(app)
+    warnings.showwarning = _show_warning
     try:
         code = app(standalone_mode=False, prog_name="cledger")
     except _click.NoArgsIsHelpError as err:  # `cledger`, `cledger record`: the help
@@ -100,6 +102,24 @@ def _quiet_pipe() -> None:
     # the reader went away (`cledger export | head`): stop quietly, as Unix tools do
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     raise SystemExit(0) from None
+
+
+_warned: set[type[Warning]] = set()
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kw: object
+) -> None:
+    """A ledger's warning (a stored value read other than stored) as one plain line, once."""
+    if issubclass(category, StoredValueWarning):
+        if category not in _warned:
+            _warned.add(category)
+            sys.stderr.write("warning: " + " ".join(str(message).split()) + "\n")
+        return
+    _show_default(message, category, *args, **kw)  # type: ignore[arg-type]
+
+
+_show_default = warnings.showwarning
 
 
 def _fail(message: str) -> None:
