@@ -290,3 +290,16 @@ def test_values_no_grant_holds_are_refused_naming_the_field(
         caught.value
     )
     assert stored_rows(ledger) == 0
+
+
+def test_a_term_outside_the_ledgers_dates_is_skipped(ledger: Ledger, tmp_path: Path) -> None:
+    """An open-ended grant published with a far-future end is skipped and reported, not a
+    refusal of the whole file."""
+    grants = [
+        grant("360G-t-1", plannedDates=[{"startDate": "2019-04-01", "endDate": "9999-12-31"}]),
+        grant("360G-t-2"),
+    ]
+    report = run(ledger, write(tmp_path / "g.json", grants))
+    (skipped,) = report.skipped
+    assert (skipped.record, skipped.field) == ("grants[0] (360G-t-1)", "plannedDates.endDate")
+    assert [a["agreement_id"] for a in records(ledger, "GrantAwarded")] == ["360G-t-2"]

@@ -981,3 +981,22 @@ def test_a_party_the_format_refuses_is_named_with_its_file_and_record(
     )
     assert "field 'sector' is 'bogus'" in message
     assert stored_rows(ledger) == 0
+
+
+def test_a_term_outside_the_ledgers_dates_is_skipped_not_refusing_the_file(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """`endDate: 9999-12-31T00:00:00Z` ("no fixed end") is past the ledger's dates: that award
+    is skipped and reported naming the field, the rest of the file imported."""
+    releases = [
+        award_release("ocds-b5fd17-0001", end="9999-12-31T00:00:00Z"),
+        award_release("ocds-b5fd17-0002"),
+    ]
+    report = run(ledger, write_json(tmp_path / "p.json", package(releases)))
+    (skipped,) = report.skipped
+    assert (skipped.record, skipped.field) == (
+        "ocds-b5fd17-0001/r1",
+        "awards[0].contractPeriod.endDate",
+    )
+    assert "outside the dates the ledger records" in skipped.why
+    assert {a["agreement_id"] for a in of_type(ledger, "ContractAwarded")} == {"ocds-b5fd17-0002"}

@@ -247,3 +247,22 @@ def test_a_nul_in_a_cell_is_refused_naming_row_and_column(croydon: Ledger, tmp_p
         "character; expected text"
     ) in str(caught.value)
     assert "\x00" not in str(caught.value)
+
+
+def test_a_term_outside_the_ledgers_dates_is_skipped_not_refusing_the_register(
+    croydon: Ledger, tmp_path: Path
+) -> None:
+    """Registers write "no fixed end" as 31/12/9999: that row is skipped and reported (the
+    ledger keeps dates from 1900 to 2099), the rest of the register imported."""
+    path = tmp_path / "reg-2019-03-31.csv"
+    path.write_text(
+        HEADER
+        + "A-1,Advocacy,ASC,Mind,,1000001,40000,01/04/2018,31/12/9999,Open,N,Y\n"
+        + "A-2,Housing,ASC,Homes Ltd,1234,,100,01/04/2018,31/03/2019,Open,Y,N\n"
+    )
+    report = run(croydon, path)
+    (skipped,) = report.skipped
+    assert (skipped.record, skipped.field) == ("row 2 (A-1)", "End Date")
+    assert "end 9999-12-31 is outside the dates the ledger records" in skipped.why
+    awarded = {e for e in by_id(croydon) if e.startswith("register:croydon:")}
+    assert awarded == {"register:croydon:A-2:2019-03-31:award"}

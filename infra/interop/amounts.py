@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from infra.interop.report import BadValue
+from domain.values import FIRST_DAY, LAST_DAY
+from infra.interop.report import BadValue, Missing
 
 PENNY = Decimal("0.01")
 MAX_AMOUNT = Decimal(10**15)  # pounds: far above any public contract, far below Decimal's 28 digits
@@ -49,6 +50,21 @@ def iso_day(field: str, value: Any) -> str | None:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
     except ValueError:
         raise BadValue(field, f"is {value!r}; expected an ISO date or date-time") from None
+
+
+def term_in_range(start: str, end: str, start_field: str, end_field: str) -> None:
+    """A term the ledger can record, or Missing (the record is skipped and reported, the rest
+    imported). Publishers write "no fixed end" as a far-future end (`9999-12-31`) and unknown
+    starts as `1900-01-01` or earlier; the ledger keeps dates in FIRST_DAY..LAST_DAY, and one
+    such record must not refuse a whole register."""
+    for field, day, what in ((start_field, start, "start"), (end_field, end, "end")):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise Missing(
+                field,
+                f"{what} {day} is outside the dates the ledger records ({FIRST_DAY} to "
+                f"{LAST_DAY}); an agreement with no fixed end is recorded by hand with the end "
+                "of its current term, then Extended or RolledOver (docs/format.md#agreements)",
+            )
 
 
 def instant(field: str, value: Any) -> str:

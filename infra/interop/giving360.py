@@ -36,6 +36,7 @@ from infra.interop.amounts import (
     in_pounds,
     iso_day,
     pounds,
+    term_in_range,
 )
 from infra.interop.bounds import (
     TooDeep,
@@ -241,6 +242,7 @@ def _grant(
         end = add_days(_add_months(start, int(months)), -1, "plannedDates.duration")
     if end < start:
         raise BadValue("plannedDates.endDate", f"is {end}, before the start {start}")
+    term_in_range(start, end, "plannedDates.startDate", "plannedDates.endDate")
     amount = decimal_amount("amountAwarded", grant.get("amountAwarded"))
     if amount is None:
         raise Missing("amountAwarded", "no amount awarded")

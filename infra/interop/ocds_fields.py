@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.catalogue import NOT_STATED
-from infra.interop.amounts import add_days, decimal_amount, iso_day
+from infra.interop.amounts import add_days, decimal_amount, iso_day, term_in_range
 from infra.interop.options import ImportOptions
 from infra.interop.parties import Party, identifier_key, match_key
 from infra.interop.report import BadValue, Missing
@@ -190,6 +190,7 @@ def term(
         raise BadValue(
             f"{period.field}.endDate", f"is {end}, before the start {start}; expected end >= start"
         )
+    term_in_range(start, end, f"{period.field}.startDate", f"{period.field}.endDate")
     return start, end, f"{period.field}.endDate"
 
 

@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import LedgerError
-from infra.interop.amounts import DAY_FIRST_FORMATS, day_first_date, decimal_amount
+from infra.interop.amounts import (
+    DAY_FIRST_FORMATS,
+    day_first_date,
+    decimal_amount,
+    term_in_range,
+)
 from infra.interop.bounds import cell_problem, csv_refusal, shorten, visible, wide_csv_cells
 from infra.interop.encoding import detect_encoding, open_text
 from infra.interop.options import load_mapping
@@ -238,4 +243,5 @@ def require(row: RegisterRow) -> tuple[str, str, Decimal]:
         raise Missing(row.value_column, "no value")
     if row.end < row.start:
         raise BadValue(row.end_column, f"is {row.end}, before the start {row.start}")
+    term_in_range(row.start, row.end, "start", row.end_column)
     return row.start, row.end, row.value
