@@ -272,6 +272,18 @@ def check_shares_sum(field: str, shares: list[Decimal]) -> None:
         raise InvalidFieldError(field, "shares summing to exactly 1", f"shares summing to {total}")
 
 
+def _only_keys(where: str, item: dict[str, Any], keys: frozenset[str], shape: str) -> None:
+    """A share is a fixed structure: a key it does not have is refused, so nothing unchecked
+    (and no text the views cannot read) hides inside it in an immutable ledger."""
+    extra = sorted(set(item) - keys)
+    if extra:
+        raise InvalidFieldError(where, f"an object {shape} (no other keys)", f"keys {extra}")
+
+
+_COMMISSIONER_SHARE_KEYS = frozenset({"commissioner_id", "share"})
+_PROVIDER_SHARE_KEYS = frozenset({"provider_id", "role", "share"})
+
+
 def parse_commissioner_shares(field: str, value: Any) -> list[dict[str, str]]:
     """`[{commissioner_id, share}]`, shares positive and summing to exactly 1."""
     if not isinstance(value, list) or not value:
@@ -282,6 +294,7 @@ def parse_commissioner_shares(field: str, value: Any) -> list[dict[str, str]]:
         where = f"{field}[{i}]"
         if not isinstance(item, dict):
             raise InvalidFieldError(where, "an object {commissioner_id, share}", item)
+        _only_keys(where, item, _COMMISSIONER_SHARE_KEYS, "{commissioner_id, share}")
         cid = parse_id(f"{where}.commissioner_id", item.get("commissioner_id"))
         if "share" not in item:
             raise InvalidFieldError(f"{where}.share", "a share", missing=True)
@@ -305,6 +318,7 @@ def parse_provider_shares(field: str, value: Any) -> list[dict[str, str]]:
         where = f"{field}[{i}]"
         if not isinstance(item, dict):
             raise InvalidFieldError(where, "an object {provider_id, role, share}", item)
+        _only_keys(where, item, _PROVIDER_SHARE_KEYS, "{provider_id, role, share}")
         pid = parse_id(f"{where}.provider_id", item.get("provider_id"))
         role = parse_choice(f"{where}.role", item.get("role"), PROVIDER_ROLES)
         roles.append(role)

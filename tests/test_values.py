@@ -101,6 +101,15 @@ def test_shares_are_ascii_decimals(share: object) -> None:
     _refused(_award(providers=providers), "providers[0].share", "share")
 
 
+def test_a_share_holds_only_its_own_keys() -> None:
+    """An unknown key inside a share (found by the fuzz test: ESC text there broke the views'
+    decoding of `commissioners`) is refused naming the share; a share is a fixed structure."""
+    shares = [{"commissioner_id": "council-a", "share": "1", "note": "\x1b[31m"}]
+    _refused(_award(commissioners=shares), "commissioners[0]", "no other keys", "note")
+    providers = [{"provider_id": "mind-a", "role": "sole", "share": "1", "x": "y"}]
+    _refused(_award(providers=providers), "providers[0]", "no other keys")
+
+
 # -- text -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "code"),
