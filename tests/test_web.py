@@ -321,3 +321,41 @@ def test_the_site_on_postgresql_answers_what_the_cli_answers(
             assert c.get(url).json() == cli_json(pg_url, *args.split()), url
         page = c.get("/agreements/g-001?as_of=2008-08-01")
         assert page.status_code == 200 and 'class="amendment' in page.text
+
+
+@pytest.mark.slow
+def test_serve_prepares_todays_home_and_market_as_it_starts(demo_store: str) -> None:
+    """`cledger serve` computes today's home page and market (views and charts) in the
+    background as it starts, says so on stderr, and then answers them from memory."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra", "serve", "--port", str(port)],
+        env={**os.environ, "CLEDGER_STORE": demo_store},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    import queue
+    import threading
+
+    said: queue.Queue[str] = queue.Queue()
+    assert process.stderr is not None
+    stderr = process.stderr
+    threading.Thread(target=lambda: [said.put(line) for line in stderr], daemon=True).start()
+    try:
+        lines = [said.get(timeout=60) for _ in range(2)]
+        assert lines[0].startswith(f"serving {demo_store} on http://127.0.0.1:{port}/"), lines
+        assert re.fullmatch(r"today's views ready \(\d+\.\d s\)\n", lines[1]), lines
+        for path in ("/", "/market"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
+                assert answer.status == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -5,7 +5,9 @@ FastAPI and uvicorn are imported when the command runs, so `cledger --help` stay
 
 from __future__ import annotations
 
-from typing import Annotated
+import threading
+import time
+from typing import Annotated, Any
 
 import typer
 
@@ -30,4 +32,28 @@ def serve(
     url = store_url()  # a mistyped store is refused before anything listens
     site = create_app(url)
     typer.echo(f"serving {url} on http://{host}:{port}/ (read-only; Ctrl-C stops)", err=True)
+    threading.Thread(target=_warm, args=(site,), name="warm", daemon=True).start()
     uvicorn.run(site, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _warm(site: Any) -> None:
+    """Today's home page and market (its views and charts) computed while the server starts
+    listening (on a 1M-event ledger they take seconds): the first reader finds them ready. A
+    failure here is the first request's to report, so it is only noted."""
+    from infra.web import views
+    from infra.web.charts import market_chart
+    from infra.web.params import When
+
+    started = time.monotonic()
+    try:
+        frames, today = site.state.site.frames, When.parse(None, None)
+        views.warm(frames, today)
+        for part, chart in (
+            ("market", "market_chart"),
+            ("concentration", "concentration_chart"),
+            ("mix", "diversity_chart"),
+        ):  # the market page's charts, as the page asks for them
+            market_chart(frames, today, chart, views.market_view(frames, today, part), None, None)
+        typer.echo(f"today's views ready ({time.monotonic() - started:.1f} s)", err=True)
+    except Exception as err:  # noqa: BLE001 - the request that needs the view reports it
+        typer.echo(f"warning: the views for today were not prepared: {err}", err=True)

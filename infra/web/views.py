@@ -312,3 +312,13 @@ def glance(frames: Frames, when: When) -> dict[str, Any]:
 
     result: dict[str, Any] = frames.cached(("glance", when.as_of, when.known_at), compute)
     return result
+
+
+def warm(frames: Frames, when: When) -> None:
+    """Compute the views a reader opens first (the home page's figures and the whole market
+    of the date), so that on a large ledger the first visitor does not wait for them: `cledger
+    serve` runs this for today in the background as it starts. Results land in the frames'
+    cache, which a request then finds."""
+    glance(frames, when)
+    for part in ("market", "concentration", "mix", "entry-exit"):
+        market_view(frames, when, part)
