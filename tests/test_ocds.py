@@ -1000,3 +1000,16 @@ def test_a_term_outside_the_ledgers_dates_is_skipped_not_refusing_the_file(
     )
     assert "outside the dates the ledger records" in skipped.why
     assert {a["agreement_id"] for a in of_type(ledger, "ContractAwarded")} == {"ocds-b5fd17-0002"}
+
+
+def test_a_later_end_outside_the_ledgers_dates_is_noticed_not_dropped_silently(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """An amendment moving the end to 9999-12-31 ("no fixed end") cannot be recorded: the
+    report says so, naming the release and the field; the award stands."""
+    releases = [award_release(), amendment_release(end="9999-12-31T00:00:00Z")]
+    report = run(ledger, write_json(tmp_path / "p.json", package(releases)))
+    assert not of_type(ledger, "Extended")
+    (noticed,) = [n for n in report.noticed if "outside the dates" in n.why]
+    assert (noticed.record, noticed.field) == ("ocds-b5fd17-0001/r2", "contracts[0].period.endDate")
+    assert noticed.why.endswith(": not recorded")

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from domain.values import FIRST_DAY, LAST_DAY
-from infra.interop.report import BadValue, Missing
+from infra.interop.report import BadValue, OutOfRange
 
 PENNY = Decimal("0.01")
 MAX_AMOUNT = Decimal(10**15)  # pounds: far above any public contract, far below Decimal's 28 digits
@@ -59,7 +59,7 @@ def term_in_range(start: str, end: str, start_field: str, end_field: str) -> Non
     such record must not refuse a whole register."""
     for field, day, what in ((start_field, start, "start"), (end_field, end, "end")):
         if not FIRST_DAY <= day <= LAST_DAY:
-            raise Missing(
+            raise OutOfRange(
                 field,
                 f"{what} {day} is outside the dates the ledger records ({FIRST_DAY} to "
                 f"{LAST_DAY}); an agreement with no fixed end is recorded by hand with the end "

@@ -48,7 +48,7 @@ from infra.interop.ocds_schema import merge_rules
 from infra.interop.ocds_spool import Spooled
 from infra.interop.options import ImportOptions
 from infra.interop.parties import PartyBook
-from infra.interop.report import BadValue, InteropReport, Missing, Note, Origin
+from infra.interop.report import BadValue, InteropReport, Missing, Note, Origin, OutOfRange
 from infra.interop.staging import Staged, native
 
 RECORDED_BY = "import:ocds"
@@ -335,7 +335,16 @@ class _Process:
         try:
             start, end, end_field = f.term(c.view, award, contract, c.day)
             amount, currency, value_field = f.value(award, contract)
-        except Missing:
+        except Missing as missing:
+            if isinstance(missing, OutOfRange):  # said in the release, not recordable: noticed
+                self.ctx.report.noticed.append(
+                    Note(
+                        c.sp.path,
+                        c.origin.record,
+                        f"{missing.problem}: not recorded",
+                        missing.field,
+                    )
+                )
             if closing:
                 self._endings(c, state, award, contract, why)
             return

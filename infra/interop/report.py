@@ -48,6 +48,12 @@ class Missing(Exception):
         self.field, self.problem = field_name, problem
 
 
+class OutOfRange(Missing):
+    """A date the ledger does not record (outside 1900..2099, e.g. 9999-12-31 for "no fixed
+    end"): the record is skipped like an incomplete one, and a later release saying so is
+    noticed in the report rather than dropped without a word."""
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a mapped event came from: file, record (e.g. `ocid/release id`, `row 12`), field."""
